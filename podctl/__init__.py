@@ -1,0 +1,3 @@
+"""podctl: a rootless pod manager."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""Command line: parse arguments, print, map errors to exit codes; nothing else."""

@@ -1,0 +1,85 @@
+"""Printing results as podman does: tables, `--format json`, Go templates, `table ...`."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import click
+
+
+def to_json(data: Any) -> str:
+    return json.dumps(data, indent=4, default=str)
+
+
+def header_for(field: str, headers: Mapping[str, str] | None = None) -> str:
+    """`CreatedAt` -> `CREATED AT`, unless the command names the column itself."""
+    if headers and field in headers:
+        return headers[field]
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", field).upper()
+
+
+def table(rows: Sequence[Sequence[str]], out: Any = None) -> None:
+    """Columns padded like Go's tabwriter with podman's settings (min width, padding 2)."""
+    if not rows:
+        return
+    out = out or sys.stdout
+    widths = [0] * max(len(r) for r in rows)
+    for r in rows:
+        for i, cell in enumerate(r[:-1]):
+            widths[i] = max(widths[i], len(cell))
+    for r in rows:
+        cells = [cell.ljust(widths[i]) + "  " if i < len(r) - 1 else cell for i, cell in enumerate(r)]
+        out.write("".join(cells).rstrip() + "\n")
+
+
+def emit(
+    items: Sequence[Any],
+    fmt: str,
+    *,
+    single: bool = False,
+    headers: Mapping[str, str] | None = None,
+    default_columns: Sequence[str] = (),
+    noheading: bool = False,
+) -> None:
+    """Print ITEMS (dicts or objects with attributes) in the form `--format` asks for.
+
+    `json` prints a JSON array (or the single object with single=True, as `podman info` does).
+    A Go template is applied to each item; with a leading `table` a header row comes first and
+    columns are aligned.
+    """
+    from podctl.cli.gotemplate import Template, normalize
+
+    if fmt == "json" or fmt == "{{json .}}" and single:
+        click.echo(to_json(items[0] if single and items else list(items)))
+        return
+    if not fmt:
+        fmt = "table " + "\t".join("{{." + c + "}}" for c in default_columns)
+    if fmt.startswith("table"):
+        body = fmt[len("table") :].lstrip()
+        if not body:
+            body = "\t".join("{{." + c + "}}" for c in default_columns)
+        body = body.replace("\\t", "\t")
+        cols = body.split("\t")
+        tmpls = [Template(c) for c in cols]
+        rows: list[list[str]] = []
+        if not noheading:
+            rows.append([_header_of(c, headers) for c in cols])
+        for item in items:
+            rows.append([t.render(item) for t in tmpls])
+        table(rows)
+        return
+    tmpl = Template(normalize(fmt))
+    write = sys.stdout.write
+    for item in items:
+        write(tmpl.render(item))
+
+
+def _header_of(col: str, headers: Mapping[str, str] | None) -> str:
+    fields = re.findall(r"\{\{-?\s*(?:\w+\s+)?\.([A-Za-z0-9_.]+)", col)
+    if len(fields) == 1 and col.strip().startswith("{{"):
+        return header_for(fields[0].split(".")[-1], headers)
+    return re.sub(r"\{\{.*?\}\}", "", col).strip().upper() or col.upper()

@@ -1,0 +1,182 @@
+"""XDG paths and containers.conf, read where podman reads them."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from podctl.errors import InvalidConfig, PodctlError
+
+SYSTEM_CONF_DIRS = (Path("/usr/share/containers"), Path("/etc/containers"))
+
+
+def home() -> Path:
+    return Path(os.environ.get("HOME") or os.path.expanduser("~"))
+
+
+def xdg_config_home() -> Path:
+    return Path(os.environ.get("XDG_CONFIG_HOME") or home() / ".config")
+
+
+def xdg_data_home() -> Path:
+    return Path(os.environ.get("XDG_DATA_HOME") or home() / ".local" / "share")
+
+
+def xdg_runtime_dir() -> Path:
+    """$XDG_RUNTIME_DIR, or /run/user/UID when it is ours, else a private dir in /tmp (as podman)."""
+    env = os.environ.get("XDG_RUNTIME_DIR")
+    if env:
+        return Path(env)
+    uid = os.getuid()
+    run_user = Path(f"/run/user/{uid}")
+    try:
+        if run_user.stat().st_uid == uid:
+            return run_user
+    except OSError:
+        pass
+    return Path(f"/tmp/podctl-run-{uid}")
+
+
+def ensure_private_dir(path: Path) -> Path:
+    """Create a directory with mode 0700 (and its parents), and tighten it if it exists."""
+    try:
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        st = path.stat()
+        if st.st_mode & 0o077:
+            path.chmod(0o700)
+    except OSError as e:
+        raise PodctlError(f"cannot create directory {path}: {e.strerror}") from e
+    return path
+
+
+def conf_files(name: str, env_var: str | None = None) -> list[Path]:
+    """The config files podman reads for NAME, in override order (later wins).
+
+    `$CONTAINERS_CONF` replaces the whole list, as in podman.
+    """
+    if env_var and os.environ.get(env_var):
+        return [Path(os.environ[env_var])]
+    stem = name.removesuffix(".conf")
+    files: list[Path] = []
+    for d in (*SYSTEM_CONF_DIRS, xdg_config_home() / "containers"):
+        f = d / name
+        if f.is_file():
+            files.append(f)
+        dropins = d / f"{stem}.conf.d"
+        if dropins.is_dir():
+            files.extend(sorted(p for p in dropins.glob("*.conf") if p.is_file()))
+    return files
+
+
+def load_toml(path: Path) -> dict[str, Any]:
+    import tomllib
+
+    try:
+        with path.open("rb") as f:
+            return tomllib.load(f)
+    except tomllib.TOMLDecodeError as e:
+        raise InvalidConfig(f"{path}: {e}") from e
+    except OSError as e:
+        raise InvalidConfig(f"{path}: cannot read: {e.strerror}") from e
+
+
+def deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for k, v in over.items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = deep_merge(out[k], v)
+        else:
+            out[k] = v
+    return out
+
+
+def merged(files: Iterable[Path]) -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    for f in files:
+        data = deep_merge(data, load_toml(f))
+    return data
+
+
+DEFAULT_CAPABILITIES = (
+    "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "NET_BIND_SERVICE",
+    "SETFCAP", "SETGID", "SETPCAP", "SETUID", "SYS_CHROOT",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Config:
+    """The effective settings: containers.conf merged, then the global flags on top."""
+
+    root: Path
+    runroot: Path
+    runtime: str | None
+    log_level: str
+    files: tuple[Path, ...] = ()
+    raw: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    def section(self, name: str) -> dict[str, Any]:
+        sec = self.raw.get(name, {})
+        if not isinstance(sec, dict):
+            raise InvalidConfig(f"containers.conf: [{name}] must be a table")
+        return sec
+
+    @property
+    def default_capabilities(self) -> tuple[str, ...]:
+        caps = self.section("containers").get("default_capabilities")
+        return tuple(c.upper().removeprefix("CAP_") for c in caps) if caps else DEFAULT_CAPABILITIES
+
+    @property
+    def runtime_name(self) -> str | None:
+        """--runtime, else containers.conf [engine] runtime; None means pick automatically."""
+        return self.runtime or self.section("engine").get("runtime") or None
+
+    def runtime_paths(self, name: str) -> list[str]:
+        runtimes = self.section("engine").get("runtimes", {})
+        paths = runtimes.get(name) if isinstance(runtimes, dict) else None
+        return list(paths) if isinstance(paths, list) else []
+
+    def helper_paths(self, key: str) -> list[str]:
+        """[engine] conmon_path and similar lists of candidate paths."""
+        paths = self.section("engine").get(key)
+        if isinstance(paths, str):
+            return [paths]
+        return list(paths) if isinstance(paths, list) else []
+
+    @property
+    def storage_dir(self) -> Path:
+        return self.root
+
+    @property
+    def state_db(self) -> Path:
+        return self.root / "state.db"
+
+
+def load(
+    *,
+    root: str | None = None,
+    runroot: str | None = None,
+    runtime: str | None = None,
+    log_level: str = "warn",
+) -> Config:
+    files = conf_files("containers.conf", "CONTAINERS_CONF")
+    raw = merged(files)
+    return Config(
+        root=Path(root) if root else xdg_data_home() / "podctl",
+        runroot=Path(runroot) if runroot else xdg_runtime_dir() / "podctl",
+        runtime=runtime,
+        log_level=log_level,
+        files=tuple(files),
+        raw=raw,
+    )
+
+
+def data_path(*parts: str) -> Path:
+    """A file shipped with podctl (templates/, man/): in the wheel, or in the source tree."""
+    pkg = Path(__file__).resolve().parent
+    installed = pkg / "_data" / Path(*parts)
+    if installed.exists():
+        return installed
+    return pkg.parent / Path(*parts)

@@ -1,0 +1,1 @@
+"""Images: references, registry transport, content-addressed store, layer unpacking."""
