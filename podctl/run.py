@@ -109,3 +109,7 @@ def spawn(
         raise RuntimeFailed(f"{argv[0]}: command not found (running: {_describe(argv)})") from e
     except PermissionError as e:
         raise RuntimeFailed(f"{argv[0]}: permission denied (running: {_describe(argv)})") from e
+
+
+def subprocess_devnull() -> int:
+    return subprocess.DEVNULL

@@ -83,6 +83,14 @@ def _field(obj: Any, name: str, path: str) -> Any:
     if isinstance(obj, dict):
         if name in obj:
             return obj[name]
+        # podman's Go structs are templated by field name (`.Host.Arch`) but printed as JSON
+        # with lowerCamel tags (`host.arch`): accept both spellings.
+        lower = name[:1].lower() + name[1:]
+        if lower in obj:
+            return obj[lower]
+        folded = {k.lower(): k for k in obj if isinstance(k, str)}
+        if name.lower() in folded:
+            return obj[folded[name.lower()]]
         raise TemplateError(f"template: can't evaluate field {name} in {path or '.'}")
     if hasattr(obj, name):
         v = getattr(obj, name)

@@ -96,12 +96,12 @@ def id_ranges() -> tuple[list[subid.IdRange], list[subid.IdRange]]:
     if not uids:
         raise PodctlError(
             f"no subordinate uid range for user {name} in {subid.SUBUID}",
-            hint=f"fix (as root): usermod --add-subuids 100000-165535 {name}",
+            hint=f"fix: sudo usermod --add-subuids 100000-165535 {name}",
         )
     if not gids:
         raise PodctlError(
             f"no subordinate gid range for user {name} in {subid.SUBGID}",
-            hint=f"fix (as root): usermod --add-subgids 100000-165535 {name}",
+            hint=f"fix: sudo usermod --add-subgids 100000-165535 {name}",
         )
     return uids, gids
 
@@ -110,7 +110,7 @@ def _create_pause() -> int:
     uids, gids = id_ranges()
     catatonit = gateway.which("catatonit")
     if not catatonit:
-        raise PodctlError("catatonit not found", hint="fix (as root): apt-get install catatonit")
+        raise PodctlError("catatonit not found", hint="fix: sudo apt-get install catatonit")
     newuidmap = gateway.which("newuidmap") or "newuidmap"
     newgidmap = gateway.which("newgidmap") or "newgidmap"
     to_parent_r, to_parent_w = os.pipe()

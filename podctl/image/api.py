@@ -1,0 +1,40 @@
+"""What the layers above (containers, pods, kube, auto-update) may ask of the image store.
+
+The store itself lives in podctl.image.store; this module holds only the contract, so the
+runtime layer can depend on it without importing the registry client.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Protocol
+
+
+class PullPolicy(StrEnum):
+    ALWAYS = "always"
+    MISSING = "missing"
+    NEVER = "never"
+    NEWER = "newer"
+
+
+@dataclass(frozen=True)
+class ImageRecord:
+    id: str  # hex sha256 of the config blob (podman's image id)
+    names: tuple[str, ...]  # fully qualified "registry/repo:tag" names
+    digest: str  # "sha256:..." of the manifest it was pulled by
+    config: dict[str, Any] = field(compare=False)  # the whole OCI image config JSON
+    layer_dirs: tuple[Path, ...] = ()  # unpacked layers, lowest first, ready for overlay lowerdir
+    size: int = 0  # bytes unpacked
+
+
+class ImageStore(Protocol):
+    def resolve(self, ref: str) -> ImageRecord:
+        """The local image named by REF (name, short name, id or id prefix); NotFound if absent."""
+        ...
+
+    def ensure(self, ref: str, policy: PullPolicy = PullPolicy.MISSING) -> ImageRecord:
+        """The image, pulled first when the policy asks for it; errors are RegistryError."""
+        ...
+

@@ -1,0 +1,66 @@
+"""SQLite connections that many podctl processes can share safely.
+
+WAL journal, a long busy timeout, and write transactions taken with BEGIN IMMEDIATE so that
+writers queue for the lock up front instead of failing with "database is locked" half-way.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from podctl.errors import StoreError
+
+BUSY_TIMEOUT_MS = 60_000
+
+
+def connect(path: Path, schema: str | None = None) -> sqlite3.Connection:
+    """Open (creating) the database at PATH, in WAL mode, applying SCHEMA if given."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+        conn.row_factory = sqlite3.Row
+        conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        conn.execute("PRAGMA foreign_keys=ON")
+        if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+            _retry(lambda: conn.execute("PRAGMA journal_mode=WAL"))
+        conn.execute("PRAGMA synchronous=NORMAL")
+        if schema:
+            with transaction(conn):
+                for stmt in _statements(schema):
+                    conn.execute(stmt)
+        return conn
+    except sqlite3.Error as e:
+        raise StoreError(f"{path}: cannot open database: {e}") from e
+
+
+def _statements(schema: str) -> list[str]:
+    return [s.strip() for s in schema.split(";") if s.strip()]
+
+
+def _retry(fn, attempts: int = 50):  # type: ignore[no-untyped-def]
+    delay = 0.005
+    for i in range(attempts):
+        try:
+            return fn()
+        except sqlite3.OperationalError as e:
+            if "locked" not in str(e) and "busy" not in str(e) or i == attempts - 1:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.2)
+
+
+@contextmanager
+def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """A write transaction: BEGIN IMMEDIATE (waiting for the lock), COMMIT, or ROLLBACK."""
+    _retry(lambda: conn.execute("BEGIN IMMEDIATE"))
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    else:
+        _retry(lambda: conn.execute("COMMIT"))

@@ -1,0 +1,1 @@
+"""Host inspection: `podctl info` and `podctl doctor`."""

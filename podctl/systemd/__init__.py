@@ -1,0 +1,1 @@
+"""systemd: user units, D-Bus calls to the user manager, sd_notify."""

@@ -1,0 +1,178 @@
+"""Run podctl for real as the unprivileged test user.
+
+When the suite runs as root it drops to that user (setpriv) for every podctl call; when it runs
+as an ordinary user with subordinate ids, it runs podctl directly. Each `Podctl` has its own
+storage root and runtime dir, so tests never see each other's containers.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pwd
+import shlex
+import shutil
+import subprocess
+import sys
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+SETUP_CMD = f"sudo {REPO}/scripts/host-setup"
+REGISTRY = os.environ.get("PODCTL_TEST_REGISTRY", "127.0.0.1:5000")
+BUSYBOX = f"{REGISTRY}/busybox:latest"
+
+
+def test_user_name() -> str:
+    if os.geteuid() != 0:
+        return pwd.getpwuid(os.getuid()).pw_name
+    return os.environ.get("PODCTL_TEST_USER", "podtest")
+
+
+@dataclass(frozen=True)
+class User:
+    name: str
+    uid: int
+    gid: int
+    home: Path
+
+    @classmethod
+    def lookup(cls, name: str) -> User:
+        pw = pwd.getpwnam(name)
+        return cls(name, pw.pw_uid, pw.pw_gid, Path(pw.pw_dir))
+
+    @property
+    def runtime_dir(self) -> Path:
+        return Path(f"/run/user/{self.uid}")
+
+    @property
+    def drop(self) -> bool:
+        return os.geteuid() == 0 and self.uid != 0
+
+    def env(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+        env = {
+            "HOME": str(self.home),
+            "USER": self.name,
+            "LOGNAME": self.name,
+            "PATH": "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin",
+            "XDG_RUNTIME_DIR": str(self.runtime_dir),
+            "DBUS_SESSION_BUS_ADDRESS": f"unix:path={self.runtime_dir}/bus",
+            "LANG": "C.UTF-8",
+        }
+        if not self.drop:
+            for k in ("XDG_RUNTIME_DIR", "DBUS_SESSION_BUS_ADDRESS", "XDG_CONFIG_HOME", "XDG_DATA_HOME"):
+                if os.environ.get(k):
+                    env[k] = os.environ[k]
+        env.update(extra or {})
+        return env
+
+    def argv(self, argv: Sequence[str]) -> list[str]:
+        argv = [str(a) for a in argv]
+        if self.drop:
+            return [
+                "setpriv", f"--reuid={self.uid}", f"--regid={self.gid}", "--init-groups",
+                "--reset-env", "--", *argv,
+            ]  # fmt: skip
+        return argv
+
+    def run(
+        self,
+        argv: Sequence[str],
+        *,
+        env: Mapping[str, str] | None = None,
+        check: bool = False,
+        input: str | None = None,
+        timeout: float = 120,
+        cwd: str | None = None,
+    ) -> subprocess.CompletedProcess[str]:
+        full = self.argv(argv)
+        proc = subprocess.run(
+            full,
+            env=self.env(env),
+            input=input,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            cwd=cwd or "/",
+        )
+        if check and proc.returncode != 0:
+            raise AssertionError(
+                f"{shlex.join(argv)} exited {proc.returncode}\n"
+                f"stdout: {proc.stdout}\nstderr: {proc.stderr}"
+            )
+        return proc
+
+    def popen(self, argv: Sequence[str], env: Mapping[str, str] | None = None, **kw: Any) -> subprocess.Popen[Any]:
+        return subprocess.Popen(self.argv(argv), env=self.env(env), cwd="/", **kw)
+
+    def mkdir(self, path: Path, mode: int = 0o700) -> Path:
+        path.mkdir(parents=True, exist_ok=True, mode=mode)
+        if self.drop:
+            os.chown(path, self.uid, self.gid)
+        return path
+
+
+def podctl_bin() -> str:
+    """The installed podctl the user runs: $PODCTL_BIN, else the one beside this Python."""
+    if os.environ.get("PODCTL_BIN"):
+        return os.environ["PODCTL_BIN"]
+    cand = Path(sys.executable).parent / "podctl"
+    if cand.exists():
+        return str(cand)
+    found = shutil.which("podctl")
+    if found:
+        return found
+    raise AssertionError(f"podctl is not installed beside {sys.executable}: run {SETUP_CMD}")
+
+
+@dataclass
+class Podctl:
+    """podctl as the test user, with a private --root and --runroot."""
+
+    user: User
+    root: Path
+    runroot: Path
+    bin: str = field(default_factory=podctl_bin)
+    env: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def fresh(cls, user: User, tag: str = "") -> Podctl:
+        tag = (tag or "t") + "-" + uuid.uuid4().hex[:8]
+        base = user.mkdir(user.home / ".cache" / "podctl-tests")
+        root = user.mkdir(base / tag)
+        # A short runtime path: unix socket paths (conmon's attach socket) must fit 108 bytes.
+        runroot = user.mkdir(user.runtime_dir / f"pt-{tag[-8:]}")
+        return cls(user, root, runroot)
+
+    def argv(self, *args: str) -> list[str]:
+        return [self.bin, "--root", str(self.root), "--runroot", str(self.runroot), *args]
+
+    def run(
+        self, *args: str, check: bool = False, input: str | None = None, timeout: float = 120,
+        env: Mapping[str, str] | None = None,
+    ) -> subprocess.CompletedProcess[str]:  # fmt: skip
+        return self.user.run(
+            self.argv(*args), env={**self.env, **(env or {})}, check=check, input=input,
+            timeout=timeout,
+        )  # fmt: skip
+
+    def ok(self, *args: str, **kw: Any) -> str:
+        return self.run(*args, check=True, **kw).stdout
+
+    def json(self, *args: str, **kw: Any) -> Any:
+        return json.loads(self.ok(*args, **kw))
+
+    def cleanup(self) -> None:
+        """Stop everything this instance started and remove its storage (owned by subuids)."""
+        pid_file = self.runroot / "pause.pid"
+        self.run("unshare", "rm", "-rf", str(self.root), timeout=60)
+        try:
+            pid = int(pid_file.read_text())
+            os.kill(pid, 9)
+        except (OSError, ValueError):
+            pass
+        shutil.rmtree(self.runroot, ignore_errors=True)
+        shutil.rmtree(self.root, ignore_errors=True)

@@ -1,0 +1,66 @@
+from pathlib import Path
+
+import pytest
+
+from podctl import config
+from podctl.errors import InvalidConfig
+
+
+def test_xdg_defaults(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.delenv("XDG_DATA_HOME", raising=False)
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path / "run"))
+    monkeypatch.setenv("CONTAINERS_CONF", str(tmp_path / "none.conf"))
+    (tmp_path / "none.conf").write_text("")
+    cfg = config.load()
+    assert cfg.root == tmp_path / ".local/share/podctl"
+    assert cfg.runroot == tmp_path / "run/podctl"
+
+
+def test_flags_override(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("CONTAINERS_CONF", str(tmp_path / "c.conf"))
+    (tmp_path / "c.conf").write_text('[engine]\nruntime = "crun"\n')
+    assert config.load().runtime_name == "crun"
+    assert config.load(runtime="runc").runtime_name == "runc"
+
+
+def test_later_files_override_earlier(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    sys_dir = tmp_path / "usr"
+    etc_dir = tmp_path / "etc"
+    for d in (sys_dir, etc_dir):
+        d.mkdir()
+    (sys_dir / "containers.conf").write_text(
+        '[containers]\ndefault_capabilities = ["CHOWN"]\n[engine]\nruntime = "crun"\n'
+    )
+    (etc_dir / "containers.conf").write_text('[engine]\nruntime = "runc"\n')
+    (etc_dir / "containers.conf.d").mkdir()
+    (etc_dir / "containers.conf.d" / "10-x.conf").write_text('[engine]\nconmon_path = ["/x"]\n')
+    monkeypatch.setattr(config, "SYSTEM_CONF_DIRS", (sys_dir, etc_dir))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "cfg"))
+    monkeypatch.delenv("CONTAINERS_CONF", raising=False)
+    cfg = config.load()
+    assert cfg.runtime_name == "runc"
+    assert cfg.default_capabilities == ("CHOWN",)
+    assert cfg.helper_paths("conmon_path") == ["/x"]
+
+
+def test_bad_toml_names_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.conf"
+    bad.write_text("[engine\nruntime=")
+    monkeypatch.setenv("CONTAINERS_CONF", str(bad))
+    with pytest.raises(InvalidConfig, match=str(bad)):
+        config.load()
+
+
+def test_private_dir_mode(tmp_path: Path) -> None:
+    d = tmp_path / "a" / "b"
+    config.ensure_private_dir(d)
+    assert d.stat().st_mode & 0o777 == 0o700
+    d.chmod(0o755)
+    config.ensure_private_dir(d)
+    assert d.stat().st_mode & 0o777 == 0o700
+
+
+def test_data_path_finds_templates() -> None:
+    assert config.data_path("templates", "units").is_dir()
+    assert config.data_path("man").is_dir()
