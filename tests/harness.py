@@ -74,7 +74,7 @@ class User:
         if self.drop:
             return [
                 "setpriv", f"--reuid={self.uid}", f"--regid={self.gid}", "--init-groups",
-                "--reset-env", "--", *argv,
+                "--", *argv,
             ]  # fmt: skip
         return argv
 

@@ -55,6 +55,9 @@ def _locked(path: Path) -> Iterator[None]:
 
 def _pause_alive(pid: int) -> bool:
     try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        if stat.rpartition(")")[2].split()[0] in ("Z", "X"):  # killed, not yet reaped
+            return False
         comm = Path(f"/proc/{pid}/comm").read_text().strip()
         theirs = os.readlink(f"/proc/{pid}/ns/user")
         ours = os.readlink("/proc/self/ns/user")
@@ -164,6 +167,7 @@ def join(cfg: Config) -> None:
     """
     if os.environ.get(_ENV_INSIDE) or is_host_root() or in_child_userns():
         return
+    ensure_private_dir(cfg.root)
     pid = ensure_pause(cfg)
     try:
         ufd = os.open(f"/proc/{pid}/ns/user", os.O_RDONLY | os.O_CLOEXEC)
