@@ -3,7 +3,7 @@
 import sys
 
 
-def main() -> None:
+def entry() -> None:
     """The console script. `--version` answers before click is even imported."""
     if sys.argv[1:] in (["--version"], ["-v"]):
         from podctl import __version__
