@@ -101,3 +101,8 @@ def system() -> None:
 
 system.add_command(info, "info")
 system.add_command(doctor, "doctor")
+
+from podctl.cli.image import system_check, system_df  # noqa: E402 - image commands own these
+
+system.add_command(system_df, "df")
+system.add_command(system_check, "check")

@@ -206,7 +206,9 @@ def busybox_layer(busybox: str = "/bin/busybox", extra_files: dict[str, str] | N
         if applet == "bin/busybox":
             continue
         depth = applet.count("/")
-        layer.symlink(applet, "../" * (depth - 1) + "bin/busybox" if depth > 1 else "busybox")
+        # Relative to the link's own directory: bin/x -> busybox, usr/sbin/x -> ../../bin/busybox.
+        layer.symlink(applet, "busybox" if applet.startswith("bin/") and depth == 1
+                      else "../" * depth + "bin/busybox")
     layer.file(
         "etc/passwd",
         "root:x:0:0:root:/root:/bin/sh\n"

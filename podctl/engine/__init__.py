@@ -1,0 +1,1 @@
+"""The engine: one function per verb, with frozen Options and Report dataclasses."""
