@@ -30,6 +30,16 @@ def which(name: str) -> str | None:
     return shutil.which(name, path=os.pathsep.join(_EXTRA_PATH))
 
 
+def _child_env(env: Mapping[str, str] | None) -> dict[str, str] | None:
+    """Children never inherit systemd's NOTIFY_SOCKET: under a Type=notify unit it is podctl's
+    to answer, and runc would try to proxy it itself (and fail or wait for READY=1)."""
+    if env is not None:
+        return dict(env)
+    if "NOTIFY_SOCKET" not in os.environ:
+        return None
+    return {k: v for k, v in os.environ.items() if k != "NOTIFY_SOCKET"}
+
+
 def _describe(argv: Sequence[str]) -> str:
     return shlex.join([str(a) for a in argv])
 
@@ -54,7 +64,7 @@ def run(
             argv,
             input=input,
             capture_output=capture,
-            env=dict(env) if env is not None else None,
+            env=_child_env(env),
             cwd=cwd,
             timeout=timeout,
             text=text,
@@ -98,7 +108,7 @@ def spawn(
     try:
         return subprocess.Popen(
             argv,
-            env=dict(env) if env is not None else None,
+            env=_child_env(env),
             cwd=cwd,
             stdin=stdin,
             stdout=stdout,

@@ -117,6 +117,16 @@ def error(message: str, hint: str | None = None) -> None:
         click.echo(hint, err=True)
 
 
+def _tell_systemd(message: str) -> None:
+    """Under a unit from `generate systemd`, the error becomes the unit's StatusText."""
+    import os
+
+    if os.environ.get("PODCTL_SYSTEMD_UNIT") and os.environ.get("NOTIFY_SOCKET"):
+        from podctl.systemd.notify import report_failure
+
+        report_failure(message)
+
+
 def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
     try:
@@ -130,6 +140,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(EXIT_ERROR)
     except PodctlError as e:
         error(e.message, e.hint)
+        _tell_systemd(e.message)
         sys.exit(e.exit_code)
     except ContainerExit as e:
         sys.exit(e.code)
