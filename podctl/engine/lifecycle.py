@@ -1,0 +1,621 @@
+"""Container lifecycle steps shared by the verbs: start, stop, cleanup, remove, state sync.
+
+Each step takes the container's lock (a flock in the runroot), so a verb, a concurrent verb
+and conmon's exit command (`podctl container cleanup`) never interleave on one container.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from podctl.config import Config, ensure_private_dir
+from podctl.errors import NotFound, PodctlError, StateError
+from podctl.runtime.paths import ContainerPaths, secure_join
+from podctl.state.containers import ContainerRecord, State, StateDB, VolumeRecord
+
+# `ps`, `inspect` and `wait` only read state: the runtime modules (subprocess, ctypes, the
+# seccomp and OCI code) load on first use, inside the functions that start or stop things.
+if TYPE_CHECKING:
+    from podctl.image.api import ImageRecord
+    from podctl.runtime import ocispec
+    from podctl.runtime.oci import Runc
+    from podctl.spec import ContainerSpec
+
+
+def warn(msg: str, *args: object) -> None:
+    from podctl.log import warn as _warn
+
+    _warn(msg, *args)
+
+
+TRASH = "trash"
+
+
+# Images this process already resolved (`run` = create + start): no second store lookup.
+_images: dict[str, ImageRecord] = {}
+
+
+def remember_image(image: ImageRecord) -> None:
+    _images[image.id] = image
+
+
+_dbs: dict[Path, StateDB] = {}
+
+
+def open_db(cfg: Config) -> StateDB:
+    """The state database of CFG's root, one connection per process."""
+    db = _dbs.get(cfg.state_db)
+    if db is None:
+        db = _dbs[cfg.state_db] = StateDB(cfg.state_db)
+    return db
+
+
+@contextlib.contextmanager
+def locked(cfg: Config, cid: str) -> Iterator[None]:
+    d = ensure_private_dir(cfg.runroot / "locks")
+    fd = os.open(d / cid, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def drop_lock(cfg: Config, cid: str) -> None:
+    with contextlib.suppress(OSError):
+        (cfg.runroot / "locks" / cid).unlink()
+
+
+_runtime_cache: dict[str, Runc] = {}
+
+
+def runtime(cfg: Config) -> Runc:
+    key = str(cfg.runroot)
+    if key not in _runtime_cache:
+        from podctl.runtime.oci import Runc
+        from podctl.runtime.probe import select_runtime
+
+        _runtime_cache[key] = Runc(select_runtime(cfg), cfg.runroot / "runc")
+    return _runtime_cache[key]
+
+
+def spec_of(rec: ContainerRecord) -> ContainerSpec:
+    from podctl.spec import ContainerSpec
+
+    return ContainerSpec.from_dict(rec.spec)
+
+
+def volume_path(cfg: Config, name: str) -> Path:
+    return cfg.root / "volumes" / name / "_data"
+
+
+# -- state sync ----------------------------------------------------------------------------
+
+
+def pid_alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return f.read().split(b") ", 1)[1][:1] != b"Z"
+    except (OSError, IndexError):
+        return False
+
+
+def observed(cfg: Config, rec: ContainerRecord) -> ContainerRecord:
+    """The record as it really is: a running container whose exit file exists has exited.
+
+    Only reads; `sync` writes the change back.
+    """
+    if rec.state not in (State.RUNNING, State.STOPPING):
+        return rec
+    paths = ContainerPaths.of(cfg, rec.id)
+    code = paths.exit_code()
+    if code is not None:
+        return _exited(rec, code, paths.exit_file)
+    if not rec.pid:  # started by `run_direct`, which does not wait to learn the pid
+        from dataclasses import replace
+
+        with contextlib.suppress(OSError, ValueError):
+            rec = replace(rec, pid=int(paths.pidfile.read_text()))
+    if rec.conmon_pid and not pid_alive(rec.conmon_pid):
+        # The monitor is gone without an exit file (killed, or a reboot emptied the runroot).
+        return _exited(rec, rec.exit_code if rec.exit_code else -1, None)
+    return rec
+
+
+def _exited(rec: ContainerRecord, code: int, exit_file: Path | None) -> ContainerRecord:
+    from dataclasses import replace
+
+    finished = time.time()
+    if exit_file is not None:
+        with contextlib.suppress(OSError):
+            finished = exit_file.stat().st_mtime
+    return replace(rec, state=State.EXITED, exit_code=code, finished_at=finished, pid=0)
+
+
+def sync(cfg: Config, db: StateDB, rec: ContainerRecord) -> ContainerRecord:
+    new = observed(cfg, rec)
+    if new is not rec:
+        return db.update_container(
+            rec.id, state=new.state, exit_code=new.exit_code, finished_at=new.finished_at, pid=0
+        )
+    return rec
+
+
+# -- start ------------------------------------------------------------------------------------
+
+
+def _resolve_mounts(cfg: Config, db: StateDB, spec: ContainerSpec, rec: ContainerRecord,
+                    merged: Path, uid: int, gid: int) -> tuple[ocispec.ResolvedMount, ...]:  # fmt: skip
+    from podctl.runtime import ocispec
+    from podctl.spec import MountType
+
+    out = []
+    anon = dict(rec.extra.get("anon", {}))
+    for m in spec.mounts:
+        opts: list[str] = ["ro" if m.read_only else "rw", *m.options]
+        opts = [o for o in opts if o not in ("z", "Z", "U")]
+        if m.type == MountType.TMPFS:
+            t_opts = [o for o in opts if o not in ("rw",)] or []
+            if m.read_only:
+                t_opts.append("ro")
+            out.append(ocispec.ResolvedMount(m.destination, "tmpfs", "tmpfs",
+                                             tuple(["rw", "nosuid", "nodev", *t_opts])))  # fmt: skip
+            continue
+        if m.type == MountType.VOLUME:
+            name = m.source or anon.get(m.destination, "")
+            if not name:
+                raise StateError(f"anonymous volume for {m.destination} is missing")
+            src = volume_path(cfg, name)
+            src.mkdir(parents=True, exist_ok=True)
+            _copy_up(cfg, db, name, merged, m.destination, src)
+        else:
+            src = Path(m.source)
+            try:
+                src.stat()
+            except OSError as e:
+                raise NotFound(f"statfs {src}: {(e.strerror or str(e)).lower()}") from e
+        if m.chown:
+            _chown_tree(src, uid, gid)
+        out.append(ocispec.ResolvedMount(m.destination, "bind", str(src), tuple(opts)))
+    return tuple(out)
+
+
+def _copy_up(cfg: Config, db: StateDB, name: str, merged: Path, dest: str, data: Path) -> None:
+    """A new named volume starts with the image's content at its mount point, as in podman."""
+    import shutil
+
+    marker = data.parent / ".copied-up"
+    if marker.exists():
+        return
+    try:
+        if not any(data.iterdir()):
+            src = secure_join(merged, dest)
+            if src.is_dir():
+                shutil.copytree(src, data, symlinks=True, dirs_exist_ok=True)
+                shutil.copystat(src, data)
+                st = src.stat()
+                os.chown(data, st.st_uid, st.st_gid)
+        marker.touch()
+    except OSError as e:
+        warn("volume %s: cannot copy the image's %s into it: %s", name, dest, e)
+
+
+def _chown_tree(path: Path, uid: int, gid: int) -> None:
+    try:
+        os.lchown(path, uid, gid)
+        if path.is_dir() and not path.is_symlink():
+            for dirpath, dirnames, filenames in os.walk(path):
+                for n in dirnames + filenames:
+                    os.lchown(os.path.join(dirpath, n), uid, gid)
+    except OSError as e:
+        raise PodctlError(f"cannot chown {path} for the U option: {e}") from e
+
+
+def prepare(cfg: Config, db: StateDB, rec: ContainerRecord) -> tuple[ContainerRecord, ContainerPaths]:
+    """Mount the rootfs and write config.json (the caller holds the lock, inside the userns)."""
+    from podctl.image.store import open_store
+    from podctl.runtime import ocispec, rootfs
+    from podctl.spec import SdNotify
+
+    spec = spec_of(rec)
+    paths = ContainerPaths.of(cfg, rec.id)
+    image = _images.get(rec.image_id)
+    if image is None:
+        store = open_store(cfg)
+        try:
+            image = store.resolve(rec.image_id or rec.image)
+        finally:
+            close = getattr(store, "close", None)
+            if close:
+                close()
+    driver = rootfs.mount(paths, image.layer_dirs, rec.rootfs_driver)
+    if driver != rec.rootfs_driver:
+        from dataclasses import replace
+
+        rec = replace(rec, rootfs_driver=str(driver))  # stored with the next state change
+    netns = None
+    if spec.network.startswith("container:"):
+        other = db.lookup_container(spec.network.split(":", 1)[1])
+        other = sync(cfg, db, other)
+        if other.state != State.RUNNING or not other.pid:
+            raise StateError(f"--network {spec.network}: container {other.name} is not running")
+        netns = f"/proc/{other.pid}/ns/net"
+    from podctl.runtime.etcfiles import resolve_user
+
+    user_str = spec.user if spec.user is not None else (image.config.get("config", {}).get("User") or "")
+    try:
+        user = resolve_user(paths.merged, user_str) if spec.userns != "keep-id" else None
+    except PodctlError:
+        user = None
+    uid, gid = (user.uid, user.gid) if user else (0, 0)
+    mounts = _resolve_mounts(cfg, db, spec, rec, paths.merged, uid, gid)
+    # --sdnotify=container under systemd: conmon relays READY=1 from a socket in the bundle.
+    notify = spec.sdnotify == SdNotify.CONTAINER and bool(os.environ.get("NOTIFY_SOCKET"))
+    launch = ocispec.Launch(
+        cid=rec.id, name=rec.name, spec=spec, image_config=image.config.get("config") or {},
+        image_name=rec.image_name or rec.image, image_id=rec.image_id, paths=paths, mounts=mounts,
+        default_caps=cfg.default_capabilities, netns_path=netns,
+        defaults={k: v for k, v in cfg.section("containers").items()
+                  if k in ("no_new_privileges", "seccomp_profile", "default_ulimits")},
+        notify_dir=paths.bundle / "notify" if notify else None,
+    )  # fmt: skip
+    ocispec.write(launch)
+    return rec, paths
+
+
+def create_in_runtime(cfg: Config, db: StateDB, rec: ContainerRecord) -> tuple[ContainerRecord, ContainerPaths]:
+    """Mount, write the bundle and have conmon run `runtime create` (not started yet)."""
+    from podctl.runtime import conmon
+    from podctl.spec import SdNotify
+
+    rec, paths = prepare(cfg, db, rec)
+    spec = spec_of(rec)
+    rt = runtime(cfg)
+    if (paths.runc_root / rec.id).exists():
+        rt.forget(rec.id)
+    notify = os.environ.get("NOTIFY_SOCKET") if spec.sdnotify == SdNotify.CONTAINER else None
+    opts = conmon.MonitorOptions(
+        name=rec.name, tty=spec.tty, stdin=spec.interactive, log_driver=spec.log_driver,
+        exit_command=conmon.exit_command(cfg, rec.id), sdnotify_socket=notify,
+    )  # fmt: skip
+    pid, conmon_pid = conmon.create(conmon.conmon_path(cfg), rt.path, rt.root, paths, opts)
+    rec = db.update_container(rec.id, pid=pid, conmon_pid=conmon_pid, state=State.CREATED,
+                              rootfs_driver=rec.rootfs_driver,
+                              exit_code=0, error="", stopped_by_user=False)  # fmt: skip
+    return rec, paths
+
+
+def start_created(cfg: Config, db: StateDB, rec: ContainerRecord) -> ContainerRecord:
+    from podctl.spec import SdNotify
+
+    runtime(cfg).start(rec.id)
+    rec = db.update_container(rec.id, state=State.RUNNING, started_at=time.time(), finished_at=0.0)
+    spec = spec_of(rec)
+    if spec.sdnotify == SdNotify.CONMON and os.environ.get("NOTIFY_SOCKET"):
+        notify_ready(os.environ["NOTIFY_SOCKET"], rec.conmon_pid)
+    return rec
+
+
+def notify_ready(sock_path: str, mainpid: int) -> None:
+    import socket
+
+    addr = "\0" + sock_path[1:] if sock_path.startswith("@") else sock_path
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC) as s:
+            s.sendto(f"MAINPID={mainpid}\nREADY=1\n".encode(), addr)
+    except OSError as e:
+        warn("cannot notify systemd at %s: %s", sock_path, e)
+
+
+def start(cfg: Config, db: StateDB, rec: ContainerRecord) -> ContainerRecord:
+    """Start a created or exited container (detached). The caller holds the lock."""
+    rec = sync(cfg, db, rec)
+    if rec.state == State.RUNNING:
+        return rec
+    if rec.state in (State.CONFIGURED, State.REMOVING):
+        raise StateError(f"container {rec.name} is not fully created (state {rec.state}): remove it")
+    try:
+        rec, _paths = create_in_runtime(cfg, db, rec)
+        return start_created(cfg, db, rec)
+    except BaseException:
+        _after_failed_start(cfg, db, rec)
+        raise
+
+
+def _after_failed_start(cfg: Config, db: StateDB, rec: ContainerRecord) -> None:
+    from podctl.runtime import rootfs
+
+    paths = ContainerPaths.of(cfg, rec.id)
+    with contextlib.suppress(Exception):
+        runtime(cfg).forget(rec.id)
+    with contextlib.suppress(Exception):
+        rootfs.umount(paths, rec.rootfs_driver)
+    with contextlib.suppress(Exception):
+        db.update_container(rec.id, state=State.EXITED if rec.started_at else State.CREATED,
+                            pid=0, conmon_pid=0)  # fmt: skip
+
+
+# -- stop / cleanup / remove ------------------------------------------------------------------
+
+
+def wait_exit(paths: ContainerPaths, timeout: float, conmon_pid: int = 0) -> int | None:
+    deadline = time.monotonic() + timeout
+    delay = 0.005
+    while True:
+        code = paths.exit_code()
+        if code is not None:
+            return code
+        if conmon_pid and not pid_alive(conmon_pid):
+            return paths.exit_code()
+        if time.monotonic() >= deadline:
+            return None
+        time.sleep(delay)
+        delay = min(delay * 2, 0.1)
+
+
+def stop(cfg: Config, db: StateDB, rec: ContainerRecord, timeout: int | None, sig: int | None = None) -> ContainerRecord:
+    """SIGTERM (or the stop signal), then SIGKILL after TIMEOUT seconds. Caller holds the lock."""
+    from podctl.runtime.oci import parse_signal
+
+    rec = sync(cfg, db, rec)
+    if rec.state not in (State.RUNNING, State.STOPPING):
+        if rec.state == State.CREATED and rec.conmon_pid and pid_alive(rec.conmon_pid):
+            pass  # created in the runtime but never started: kill it below
+        else:
+            # It exited on its own just now: a pending exit command must not restart it.
+            return db.update_container(rec.id, stopped_by_user=True)
+    spec = spec_of(rec)
+    rec = db.update_container(rec.id, state=State.STOPPING, stopped_by_user=True)
+    paths = ContainerPaths.of(cfg, rec.id)
+    rt = runtime(cfg)
+    t = spec.stop_timeout if timeout is None else timeout
+    first = sig or parse_signal(spec.stop_signal or "TERM")
+    code = None
+    if t > 0:
+        with contextlib.suppress(NotFound):
+            rt.kill(rec.id, first)
+        code = wait_exit(paths, t, rec.conmon_pid)
+        if code is None:
+            warn("StopSignal %s failed to stop container %s in %d seconds, resorting to SIGKILL",
+                 first, rec.name, t)  # fmt: skip
+    if code is None:
+        with contextlib.suppress(NotFound):
+            rt.kill(rec.id, 9)
+        code = wait_exit(paths, 10, rec.conmon_pid)
+    return cleanup_locked(cfg, db, rec, code, from_exit_command=False)
+
+
+def cleanup_locked(cfg: Config, db: StateDB, rec: ContainerRecord, code: int | None,
+                   *, from_exit_command: bool) -> ContainerRecord:  # fmt: skip
+    """After the container process ended: record it, release the runtime and the rootfs,
+    then remove (--rm) or restart (restart policy). The caller holds the lock."""
+    from podctl.log import log
+    from podctl.runtime import rootfs
+
+    paths = ContainerPaths.of(cfg, rec.id)
+    if code is None:
+        code = paths.exit_code()
+    spec = spec_of(rec)
+    if rec.state in (State.RUNNING, State.STOPPING, State.CREATED) and not spec.remove:
+        rec = db.update_container(
+            rec.id, state=State.EXITED, exit_code=code if code is not None else -1,
+            finished_at=time.time(), pid=0,
+        )  # fmt: skip
+    with contextlib.suppress(Exception):
+        runtime(cfg).forget(rec.id)
+    if spec.remove:
+        remove_locked(cfg, db, rec, volumes=True, keep_exit_file=True)
+        return rec
+    with contextlib.suppress(Exception):
+        rootfs.umount(paths, rec.rootfs_driver)
+    if from_exit_command and should_restart(spec, rec):
+        rec = db.update_container(rec.id, restart_count=rec.restart_count + 1)
+        try:
+            return start(cfg, db, rec)
+        except PodctlError as e:
+            log.error("restarting container %s failed: %s", rec.name, e)
+    return rec
+
+
+def should_restart(spec: ContainerSpec, rec: ContainerRecord) -> bool:
+    from podctl.spec import RestartPolicy
+
+    if rec.stopped_by_user:
+        return False
+    policy = spec.restart_policy
+    if policy in (RestartPolicy.ALWAYS, RestartPolicy.UNLESS_STOPPED):
+        return True
+    if policy == RestartPolicy.ON_FAILURE and rec.exit_code != 0:
+        return not spec.restart_retries or rec.restart_count < spec.restart_retries
+    return False
+
+
+def remove_locked(cfg: Config, db: StateDB, rec: ContainerRecord, *, volumes: bool,
+                  keep_exit_file: bool = False) -> None:  # fmt: skip
+    import shutil
+
+    from podctl.runtime import rootfs
+
+    paths = ContainerPaths.of(cfg, rec.id)
+    with contextlib.suppress(Exception):
+        runtime(cfg).forget(rec.id)
+    code = paths.exit_code()
+    shutil.rmtree(paths.bundle, ignore_errors=True)
+    # Unmounting (the kernel syncs the upper dir) and deleting the overlay dirs take tens of
+    # ms: the name is freed now, the mount and the bytes by empty_trash (run by rm, prune and
+    # conmon's exit command, off the `run --rm` path). A mount moves with its renamed parent.
+    trash = cfg.root / TRASH
+    try:
+        trash.mkdir(exist_ok=True, mode=0o700)
+        os.rename(paths.storage, trash / f"{rec.id}-{os.getpid()}")
+    except FileNotFoundError:
+        pass
+    except OSError:
+        rootfs.umount(paths, rec.rootfs_driver)
+        shutil.rmtree(paths.storage, ignore_errors=True)
+    if not keep_exit_file or code is None:
+        with contextlib.suppress(OSError):
+            paths.exit_file.unlink()
+    db.remove_container(rec.id)
+    if volumes:
+        for name in rec.extra.get("anon", {}).values():
+            remove_volume_dir(cfg, db, name)
+    drop_lock(cfg, rec.id)
+
+
+def empty_trash(cfg: Config) -> None:
+    import shutil
+
+    from podctl.runtime import rootfs
+
+    trash = cfg.root / TRASH
+    try:
+        entries = list(trash.iterdir())
+    except OSError:
+        return
+    for e in entries:
+        with contextlib.suppress(Exception):
+            rootfs.umount_path(e / "merged")
+        shutil.rmtree(e, ignore_errors=True)
+
+
+def remove_volume_dir(cfg: Config, db: StateDB, name: str) -> None:
+    import shutil
+
+    shutil.rmtree(cfg.root / "volumes" / name, ignore_errors=True)
+    db.remove_volume(name)
+
+
+def new_volume(cfg: Config, db: StateDB, name: str, *, anonymous: bool = False,
+               labels: dict[str, str] | None = None, options: dict[str, str] | None = None,
+               exist_ok: bool = False) -> VolumeRecord:  # fmt: skip
+    data = volume_path(cfg, name)
+    vol = VolumeRecord(name=name, mountpoint=str(data), created=time.time(),
+                       labels=labels or {}, options=options or {}, anonymous=anonymous)  # fmt: skip
+    vol = db.add_volume(vol, exist_ok=exist_ok)
+    data.mkdir(parents=True, exist_ok=True, mode=0o755)
+    return vol
+
+
+# -- attached `run --rm` without conmon ---------------------------------------------------------
+
+
+def direct_run_ok(rec: ContainerRecord) -> bool:
+    """Attached `run --rm`: the podctl process that waits anyway can be the monitor itself.
+
+    Such a container's log dies with it, so conmon (its k8s-file log, attach socket and exit
+    command) buys nothing; `runc run` in the foreground saves the conmon start-up, the sync
+    pipe, `runc start` and the attach relay. systemd's NOTIFY_SOCKET still goes through conmon.
+    """
+    spec = rec.spec
+    return bool(spec.get("remove")) and not os.environ.get("NOTIFY_SOCKET") and (
+        spec.get("log_driver", "k8s-file") in ("k8s-file", "none", "passthrough")
+    )
+
+
+def run_direct(cfg: Config, db: StateDB, rec: ContainerRecord) -> int:
+    """Run the container with `runc run`, this process standing in for conmon; its exit code."""
+    import signal
+    import subprocess
+
+    from podctl import run as gateway
+    from podctl.runtime import etcfiles
+
+    with locked(cfg, rec.id):
+        try:
+            rec, paths = prepare(cfg, db, rec)
+            config = _read_config(paths)
+            proc_cfg = config["process"]
+            env = dict(e.split("=", 1) for e in proc_cfg["env"])
+            etcfiles.find_executable(paths.merged, proc_cfg["args"][0], env.get("PATH", ""), proc_cfg["cwd"])
+            rt = runtime(cfg)
+            rt.forget(rec.id)
+            for stale in (paths.exit_file, paths.pidfile):
+                with contextlib.suppress(FileNotFoundError):
+                    stale.unlink()
+            paths.exits.mkdir(parents=True, exist_ok=True, mode=0o700)
+            logfile = paths.bundle / "runc.log"
+            argv = rt.run_argv(rec.id, paths.bundle, paths.pidfile, logfile)
+            stdin = None if rec.spec.get("interactive") else subprocess.DEVNULL
+            child = gateway.spawn(argv, stdin=stdin, stdout=None, stderr=None)
+            rec = db.update_container(rec.id, state=State.RUNNING, started_at=time.time(),
+                                      conmon_pid=os.getpid(), pid=0, finished_at=0.0,
+                                      rootfs_driver=rec.rootfs_driver)  # fmt: skip
+        except BaseException:
+            _after_failed_start(cfg, db, rec)
+            with contextlib.suppress(Exception):
+                remove_locked(cfg, db, rec, volumes=True)
+            raise
+
+    def forward(sig: int, _frame: object) -> None:
+        with contextlib.suppress(OSError):
+            os.kill(child.pid, sig)
+
+    old = {s: signal.signal(s, forward) for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP,
+                                                  signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2)}  # fmt: skip
+    try:
+        while True:
+            try:
+                code = child.wait()
+                break
+            except InterruptedError:
+                continue
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+    started = paths.pidfile.exists()
+    error = None
+    if code != 0 and not started:
+        error = _runc_error(logfile)
+    _write_exit_file(paths, code if started else -1)
+    with locked(cfg, rec.id):
+        current = db.get_container(rec.id)
+        if current is not None:
+            cleanup_locked(cfg, db, current, code if started else -1, from_exit_command=False)
+    with contextlib.suppress(OSError):
+        paths.exit_file.unlink()
+    if error is not None:
+        raise error
+    return code if code >= 0 else 128 - code
+
+
+def _read_config(paths: ContainerPaths) -> dict:  # type: ignore[type-arg]
+    import json
+
+    with open(paths.config_json) as f:
+        return json.load(f)  # type: ignore[no-any-return]
+
+
+def _write_exit_file(paths: ContainerPaths, code: int) -> None:
+    tmp = paths.exits / f".{paths.id}.{os.getpid()}"
+    tmp.write_text(str(code))
+    os.replace(tmp, paths.exit_file)
+
+
+def _runc_error(logfile: Path) -> PodctlError:
+    import json
+
+    from podctl.runtime.conmon import classify_error
+
+    msgs = []
+    with contextlib.suppress(OSError):
+        for line in logfile.read_text().splitlines():
+            with contextlib.suppress(ValueError):
+                entry = json.loads(line)
+                if entry.get("level") in ("error", "fatal"):
+                    msgs.append(str(entry.get("msg", "")))
+    return classify_error("runc", "; ".join(msgs) or "the OCI runtime failed to start the container")

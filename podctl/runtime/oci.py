@@ -1,0 +1,162 @@
+"""The OCI runtime driver: intents -> runc/crun argv, answers -> Python values. No state logic."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal as _signal
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+from podctl import run as gateway
+from podctl.errors import InvalidSpec, NotFound, RuntimeFailed
+
+
+class OCIRuntime(Protocol):
+    path: str
+    root: Path
+
+    def start(self, cid: str) -> None: ...
+    def kill(self, cid: str, sig: int, all_procs: bool = False) -> None: ...
+    def delete(self, cid: str, force: bool = False) -> None: ...
+    def forget(self, cid: str) -> None: ...
+    def state(self, cid: str) -> dict[str, Any] | None: ...
+    def pids(self, cid: str) -> list[int]: ...
+    def exec_argv(
+        self, cid: str, process_json: Path, *, tty: bool, detach: bool = False
+    ) -> list[str]: ...
+
+
+class Runc:
+    """runc and crun share the command line used here."""
+
+    def __init__(self, path: str, root: Path) -> None:
+        self.path = path
+        self.root = root
+
+    def _argv(self, *args: str) -> list[str]:
+        return [self.path, "--root", str(self.root), *args]
+
+    def start(self, cid: str) -> None:
+        gateway.run(self._argv("start", cid))
+
+    def kill(self, cid: str, sig: int, all_procs: bool = False) -> None:
+        argv = self._argv("kill", *(["--all"] if all_procs else []), cid, str(sig))
+        proc = gateway.run(argv, check=False)
+        if proc.returncode != 0:
+            err = (proc.stderr or "").lower()
+            if "not running" in err or "does not exist" in err or "no such process" in err:
+                raise NotFound(f"container {cid} is not running")
+            raise gateway.failure(argv, proc.returncode, proc.stderr)
+
+    def delete(self, cid: str, force: bool = False) -> None:
+        argv = self._argv("delete", *(["--force"] if force else []), cid)
+        proc = gateway.run(argv, check=False)
+        if proc.returncode != 0 and "does not exist" not in (proc.stderr or ""):
+            raise gateway.failure(argv, proc.returncode, proc.stderr)
+
+    def forget(self, cid: str) -> None:
+        """`delete` for a container whose processes are gone: drop runc's state directory.
+
+        Saves a runc process (10-25 ms) on every exit. When the init process still runs, or
+        runc created cgroups that must go too, this is a real `runc delete --force`.
+        """
+        state_dir = self.root / cid
+        try:
+            data = json.loads((state_dir / "state.json").read_text())
+        except FileNotFoundError:
+            return
+        except (OSError, ValueError):
+            self.delete(cid, force=True)
+            return
+        pid = int(data.get("init_process_pid") or 0)
+        cgroups = (data.get("cgroup_paths") or {}).values()
+        if _alive(pid, int(data.get("init_process_start") or 0)) or any(
+            os.path.isdir(p) for p in cgroups
+        ):
+            self.delete(cid, force=True)
+            return
+        shutil.rmtree(state_dir, ignore_errors=True)
+
+    def state(self, cid: str) -> dict[str, Any] | None:
+        proc = gateway.run(self._argv("state", cid), check=False)
+        if proc.returncode != 0:
+            return None
+        try:
+            data = json.loads(proc.stdout)
+        except ValueError as e:
+            raise RuntimeFailed(f"{self.path} state {cid}: unreadable answer") from e
+        return data if isinstance(data, dict) else None
+
+    def pids(self, cid: str) -> list[int]:
+        proc = gateway.run(self._argv("ps", "--format", "json", cid), check=False)
+        if proc.returncode != 0:
+            return []
+        try:
+            return [int(p) for p in json.loads(proc.stdout) or []]
+        except (ValueError, TypeError):
+            return []
+
+    def run_argv(self, cid: str, bundle: Path, pidfile: Path, logfile: Path) -> list[str]:
+        """`runc run` in the foreground: the caller's stdio (or a pty runc makes) is the container's."""
+        return [self.path, "--root", str(self.root), "--log", str(logfile), "--log-format", "json",
+                "run", "--bundle", str(bundle), "--pid-file", str(pidfile), cid]  # fmt: skip
+
+    def exec_argv(self, cid: str, process_json: Path, *, tty: bool, detach: bool = False) -> list[str]:
+        argv = self._argv("exec", "--process", str(process_json))
+        if tty:
+            argv.append("--tty")
+        if detach:
+            argv.append("--detach")
+        return [*argv, cid]
+
+
+def _alive(pid: int, start: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            fields = f.read().rsplit(b") ", 1)[1].split()
+    except (OSError, IndexError):
+        return False
+    return fields[0] != b"Z" and (not start or int(fields[19]) == start)
+
+
+def parse_signal(sig: str | int) -> int:
+    """`KILL`, `SIGKILL`, `9` -> 9; a clear error for anything else."""
+    if isinstance(sig, int):
+        return sig
+    s = sig.strip().upper()
+    if s.isdigit():
+        n = int(s)
+        if 0 < n < 65:
+            return n
+    else:
+        name = s if s.startswith("SIG") else "SIG" + s
+        if name.startswith("SIGRTMIN") or name.startswith("SIGRTMAX"):
+            base = _signal.SIGRTMIN if "MIN" in name else _signal.SIGRTMAX
+            off = name[8:]
+            try:
+                return int(base) + (int(off) if off else 0)
+            except ValueError:
+                pass
+        try:
+            return int(_signal.Signals[name])
+        except KeyError:
+            pass
+    raise InvalidSpec(f"invalid signal: {sig}")
+
+
+def signal_name(sig: int) -> str:
+    try:
+        return _signal.Signals(sig).name
+    except ValueError:
+        return str(sig)
+
+
+def argv_join(argv: Sequence[str]) -> str:
+    import shlex
+
+    return shlex.join(argv)

@@ -1,0 +1,257 @@
+"""Which OCI runtime really runs a container on this host (cached per boot in the runroot).
+
+`podctl doctor` and `podctl info` call probe_runtime(); the container commands call
+select_runtime(). The probe starts a tiny container (the host's static busybox bind-mounted into
+an empty rootfs) inside the user's namespace, so "crun: cgroups in hybrid mode not supported"
+is caught here rather than on the user's first `run`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import subprocess
+from pathlib import Path
+
+from podctl import run as gateway
+from podctl.config import Config, ensure_private_dir
+from podctl.errors import PodctlError, RuntimeFailed
+from podctl.rootless import userns
+
+CANDIDATES = ("crun", "runc")
+CACHE = "runtime-probe.json"
+_STATIC_SHELLS = ("/bin/busybox", "/usr/bin/busybox")
+
+
+def runtime_path(cfg: Config, name_or_path: str) -> str | None:
+    if os.sep in name_or_path:
+        return name_or_path if os.access(name_or_path, os.X_OK) else None
+    for p in cfg.runtime_paths(name_or_path):
+        if os.access(p, os.X_OK):
+            return str(p)
+    return gateway.which(name_or_path)
+
+
+def _version(path: str) -> str:
+    try:
+        out = gateway.run([path, "--version"], timeout=10).stdout
+    except RuntimeFailed:
+        return ""
+    return out.splitlines()[0].strip() if out else ""
+
+
+def _cache_load(cfg: Config) -> dict[str, list[object]]:
+    try:
+        data = json.loads((cfg.runroot / CACHE).read_text())
+        return data if isinstance(data, dict) else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def _cache_store(cfg: Config, data: dict[str, list[object]]) -> None:
+    try:
+        ensure_private_dir(cfg.runroot)
+        tmp = cfg.runroot / f".{CACHE}.{os.getpid()}"
+        tmp.write_text(json.dumps(data))
+        os.replace(tmp, cfg.runroot / CACHE)
+    except OSError:
+        pass
+
+
+def _bundle_config(busybox: str) -> dict[str, object]:
+    return {
+        "ociVersion": "1.0.2-dev",
+        "process": {
+            "terminal": False,
+            "user": {"uid": 0, "gid": 0},
+            "args": ["/busybox", "true"],
+            "env": ["PATH=/"],
+            "cwd": "/",
+            "capabilities": {"bounding": [], "effective": [], "permitted": []},
+            "noNewPrivileges": True,
+        },
+        "root": {"path": "rootfs", "readonly": True},
+        "hostname": "probe",
+        "mounts": [
+            {"destination": "/proc", "type": "proc", "source": "proc"},
+            {"destination": "/busybox", "type": "bind", "source": busybox, "options": ["bind", "ro"]},
+        ],
+        "linux": {"namespaces": [{"type": t} for t in ("pid", "ipc", "uts", "mount", "network")]},
+    }
+
+
+def _run_probe(cfg: Config, path: str) -> tuple[bool, str]:
+    """Run the tiny container; (ok, reason). Must be called inside the user namespace."""
+    busybox = next((b for b in _STATIC_SHELLS if os.access(b, os.X_OK)), None)
+    if busybox is None:
+        return True, "not started: no static busybox on the host to probe with"
+    base = ensure_private_dir(cfg.runroot / "probe" / f"{os.path.basename(path)}-{os.getpid()}")
+    try:
+        (base / "rootfs").mkdir(exist_ok=True)
+        (base / "rootfs" / "busybox").touch()
+        (base / "config.json").write_text(json.dumps(_bundle_config(busybox)))
+        cid = f"podctl-probe-{os.getpid()}"
+        root = cfg.runroot / "probe" / "state"
+        argv = [path, "--root", str(root), "run", "--bundle", str(base), cid]
+        proc = gateway.run(argv, check=False, timeout=30, stdin=subprocess.DEVNULL)
+        gateway.run([path, "--root", str(root), "delete", "--force", cid], check=False)
+        if proc.returncode == 0:
+            return True, ""
+        err = " / ".join((proc.stderr or proc.stdout or "").strip().splitlines()[-3:])
+        return False, err or f"exited with status {proc.returncode}"
+    except (OSError, RuntimeFailed) as e:
+        return False, str(e)
+    finally:
+        import shutil
+
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def _probe_in_namespace(cfg: Config, path: str) -> tuple[bool, str]:
+    if userns.in_child_userns() or userns.is_host_root():
+        return _run_probe(cfg, path)
+    # Joining the namespace is for good; do it in a child so the caller stays where it is.
+    userns.ensure_pause(cfg)
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        code = 0
+        try:
+            os.close(r)
+            userns.join(cfg)
+            ok, reason = _run_probe(cfg, path)
+            os.write(w, json.dumps([ok, reason]).encode())
+        except BaseException as e:  # noqa: BLE001 - reported through the pipe
+            try:
+                os.write(w, json.dumps([False, f"cannot enter the user namespace: {e}"]).encode())
+            except OSError:
+                code = 1
+        finally:
+            os._exit(code)
+    os.close(w)
+    chunks = []
+    while True:
+        b = os.read(r, 65536)
+        if not b:
+            break
+        chunks.append(b)
+    os.close(r)
+    os.waitpid(pid, 0)
+    try:
+        ok, reason = json.loads(b"".join(chunks) or b"[false, \"probe died\"]")
+    except ValueError:
+        return False, "probe gave no answer"
+    return bool(ok), str(reason)
+
+
+def probe_runtime(cfg: Config, name_or_path: str) -> tuple[bool, str, str]:
+    """(ok, version, reason): can NAME_OR_PATH run a rootless container here? Cached per boot."""
+    path = runtime_path(cfg, name_or_path)
+    if path is None:
+        return False, "", f"{name_or_path}: not found"
+    try:
+        st = os.stat(path)
+    except OSError as e:
+        return False, "", f"{path}: {e.strerror}"
+    key = f"{path}:{st.st_mtime_ns}:{st.st_size}"
+    cache = _cache_load(cfg)
+    if key in cache:
+        ok, version, reason = cache[key]
+        return bool(ok), str(version), str(reason)
+    version = _version(path)
+    ok, reason = _probe_in_namespace(cfg, path)
+    cache[key] = [ok, version, reason]
+    _cache_store(cfg, cache)
+    return ok, version, reason
+
+
+def select_runtime(cfg: Config) -> str:
+    """The runtime to use: --runtime / containers.conf if set, else the first that works."""
+    chosen = cfg.runtime_name
+    if chosen:
+        path = runtime_path(cfg, chosen)
+        if path is None:
+            raise RuntimeFailed(
+                f"OCI runtime {chosen!r} not found",
+                hint="install runc (apt-get install runc) or set [engine] runtime in containers.conf",
+            )
+        return path
+    reasons = []
+    for name in CANDIDATES:
+        ok, _version_s, reason = probe_runtime(cfg, name)
+        if ok:
+            path = runtime_path(cfg, name)
+            assert path is not None
+            return path
+        reasons.append(f"{name}: {reason}")
+    raise RuntimeFailed(
+        "no OCI runtime can run containers here: " + "; ".join(reasons),
+        hint="install runc (apt-get install runc)",
+    )
+
+
+def probe_file(cfg: Config) -> Path:
+    return cfg.runroot / CACHE
+
+
+def _try_rootfs(cfg: Config) -> tuple[str, str]:
+    """Mount a one-file overlay the way containers get theirs; (driver, why others failed)."""
+    import shutil
+
+    from podctl.runtime import rootfs
+    from podctl.runtime.paths import ContainerPaths
+
+    base = ensure_private_dir(cfg.runroot / "probe" / f"rootfs-{os.getpid()}")
+    paths = ContainerPaths(id="probe", storage=base / "c", bundle=base / "b", exits=base / "e",
+                           runc_root=base / "r")  # fmt: skip
+    layer = base / "layer"
+    try:
+        layer.mkdir()
+        (layer / "file").write_text("x")
+        errors: list[str] = []
+        for drv in (rootfs.Driver.OVERLAY, rootfs.Driver.FUSE, rootfs.Driver.COPY):
+            try:
+                got = rootfs.mount(paths, [layer], str(drv), fallback=False)
+                ok = (paths.merged / "file").read_text() == "x"
+                rootfs.umount(paths, str(got))
+                if ok:
+                    return str(got), "; ".join(errors)
+                errors.append(f"{drv}: the layer's file is not visible")
+            except (OSError, PodctlError) as e:
+                errors.append(f"{drv}: {e}")
+            shutil.rmtree(paths.storage, ignore_errors=True)
+        return "", "; ".join(errors)
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def probe_rootfs(cfg: Config) -> tuple[str, str]:
+    """(driver, reason): the first of overlay, fuse-overlayfs, copy that works here for
+    container root filesystems (for `podctl info` / `doctor`); reason tells why others did not."""
+    if userns.in_child_userns() or userns.is_host_root():
+        return _try_rootfs(cfg)
+    userns.ensure_pause(cfg)
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.close(r)
+            userns.join(cfg)
+            os.write(w, json.dumps(_try_rootfs(cfg)).encode())
+        except BaseException as e:  # noqa: BLE001 - reported through the pipe
+            with contextlib.suppress(OSError):
+                os.write(w, json.dumps(["", f"cannot enter the user namespace: {e}"]).encode())
+        finally:
+            os._exit(0)
+    os.close(w)
+    data = b""
+    while chunk := os.read(r, 65536):
+        data += chunk
+    os.close(r)
+    os.waitpid(pid, 0)
+    try:
+        driver, reason = json.loads(data or b'["", "probe died"]')
+    except ValueError:
+        return "", "probe gave no answer"
+    return str(driver), str(reason)
