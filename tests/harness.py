@@ -109,9 +109,16 @@ class User:
         return subprocess.Popen(self.argv(argv), env=self.env(env), cwd="/", **kw)
 
     def mkdir(self, path: Path, mode: int = 0o700) -> Path:
-        path.mkdir(parents=True, exist_ok=True, mode=mode)
-        if self.drop:
-            os.chown(path, self.uid, self.gid)
+        """Create PATH and any missing parents, all owned by the user."""
+        missing = []
+        p = path
+        while not p.exists():
+            missing.append(p)
+            p = p.parent
+        for d in reversed(missing):
+            d.mkdir(mode=mode)
+            if self.drop:
+                os.chown(d, self.uid, self.gid)
         return path
 
 
@@ -168,6 +175,8 @@ class Podctl:
     def cleanup(self) -> None:
         """Stop everything this instance started and remove its storage (owned by subuids)."""
         pid_file = self.runroot / "pause.pid"
+        # Containers first (a failed test may leave some running), then the storage.
+        self.run("rm", "-a", "-f", "-t", "0", timeout=120)
         self.run("unshare", "rm", "-rf", str(self.root), timeout=60)
         try:
             pid = int(pid_file.read_text())

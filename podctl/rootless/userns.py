@@ -8,11 +8,13 @@ pause process is gone (after a reboot), it is created again.
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import pwd
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from podctl import run as gateway
 from podctl.config import Config, ensure_private_dir
@@ -210,3 +212,40 @@ def uid_map(pid: int | str = "self") -> list[tuple[int, int, int]]:
         a, b, c = line.split()
         out.append((int(a), int(b), int(c)))
     return out
+
+
+def call_inside(cfg: Config, fn: Callable[[], Any]) -> Any:
+    """Run FN inside the namespace and return its (JSON-serialisable) result.
+
+    Joining is for good, so FN runs in a forked child and the caller stays where it is.
+    An exception in the child comes back as RuntimeFailed with its message.
+    """
+    if in_child_userns() or is_host_root():
+        return fn()
+    ensure_pause(cfg)
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.close(r)
+            try:
+                join(cfg)
+                payload: dict[str, Any] = {"ok": fn()}
+            except BaseException as e:  # noqa: BLE001 - reported to the parent
+                payload = {"error": f"{e}"}
+            os.write(w, json.dumps(payload, default=str).encode())
+        finally:
+            os._exit(0)
+    os.close(w)
+    data = b""
+    while chunk := os.read(r, 65536):
+        data += chunk
+    os.close(r)
+    os.waitpid(pid, 0)
+    try:
+        result = json.loads(data)
+    except ValueError:
+        raise RuntimeFailed("a child process in the user namespace died without an answer") from None
+    if "error" in result:
+        raise RuntimeFailed(result["error"])
+    return result["ok"]

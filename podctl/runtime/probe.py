@@ -8,7 +8,6 @@ is caught here rather than on the user's first `run`.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import subprocess
@@ -109,44 +108,16 @@ def _run_probe(cfg: Config, path: str) -> tuple[bool, str]:
 
 
 def _probe_in_namespace(cfg: Config, path: str) -> tuple[bool, str]:
-    if userns.in_child_userns() or userns.is_host_root():
-        return _run_probe(cfg, path)
-    # Joining the namespace is for good; do it in a child so the caller stays where it is.
-    userns.ensure_pause(cfg)
-    r, w = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        code = 0
-        try:
-            os.close(r)
-            userns.join(cfg)
-            ok, reason = _run_probe(cfg, path)
-            os.write(w, json.dumps([ok, reason]).encode())
-        except BaseException as e:  # noqa: BLE001 - reported through the pipe
-            try:
-                os.write(w, json.dumps([False, f"cannot enter the user namespace: {e}"]).encode())
-            except OSError:
-                code = 1
-        finally:
-            os._exit(code)
-    os.close(w)
-    chunks = []
-    while True:
-        b = os.read(r, 65536)
-        if not b:
-            break
-        chunks.append(b)
-    os.close(r)
-    os.waitpid(pid, 0)
     try:
-        ok, reason = json.loads(b"".join(chunks) or b"[false, \"probe died\"]")
-    except ValueError:
-        return False, "probe gave no answer"
+        ok, reason = userns.call_inside(cfg, lambda: _run_probe(cfg, path))
+    except RuntimeFailed as e:
+        return False, f"cannot enter the user namespace: {e}"
     return bool(ok), str(reason)
 
 
-def probe_runtime(cfg: Config, name_or_path: str) -> tuple[bool, str, str]:
-    """(ok, version, reason): can NAME_OR_PATH run a rootless container here? Cached per boot."""
+def probe_runtime(cfg: Config, name_or_path: str, fresh: bool = False) -> tuple[bool, str, str]:
+    """(ok, version, reason): can NAME_OR_PATH run a rootless container here? Cached per boot
+    unless FRESH (`podctl doctor` always tries for real)."""
     path = runtime_path(cfg, name_or_path)
     if path is None:
         return False, "", f"{name_or_path}: not found"
@@ -156,7 +127,7 @@ def probe_runtime(cfg: Config, name_or_path: str) -> tuple[bool, str, str]:
         return False, "", f"{path}: {e.strerror}"
     key = f"{path}:{st.st_mtime_ns}:{st.st_size}"
     cache = _cache_load(cfg)
-    if key in cache:
+    if key in cache and not fresh:
         ok, version, reason = cache[key]
         return bool(ok), str(version), str(reason)
     version = _version(path)
@@ -229,29 +200,8 @@ def _try_rootfs(cfg: Config) -> tuple[str, str]:
 def probe_rootfs(cfg: Config) -> tuple[str, str]:
     """(driver, reason): the first of overlay, fuse-overlayfs, copy that works here for
     container root filesystems (for `podctl info` / `doctor`); reason tells why others did not."""
-    if userns.in_child_userns() or userns.is_host_root():
-        return _try_rootfs(cfg)
-    userns.ensure_pause(cfg)
-    r, w = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        try:
-            os.close(r)
-            userns.join(cfg)
-            os.write(w, json.dumps(_try_rootfs(cfg)).encode())
-        except BaseException as e:  # noqa: BLE001 - reported through the pipe
-            with contextlib.suppress(OSError):
-                os.write(w, json.dumps(["", f"cannot enter the user namespace: {e}"]).encode())
-        finally:
-            os._exit(0)
-    os.close(w)
-    data = b""
-    while chunk := os.read(r, 65536):
-        data += chunk
-    os.close(r)
-    os.waitpid(pid, 0)
     try:
-        driver, reason = json.loads(data or b'["", "probe died"]')
-    except ValueError:
-        return "", "probe gave no answer"
+        driver, reason = userns.call_inside(cfg, lambda: _try_rootfs(cfg))
+    except RuntimeFailed as e:
+        return "", f"cannot enter the user namespace: {e}"
     return str(driver), str(reason)

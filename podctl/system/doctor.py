@@ -7,19 +7,14 @@ and, when it fails, names the exact command that fixes it.
 
 from __future__ import annotations
 
-import json
 import os
-import shutil
 import stat
-import tempfile
-import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from podctl import run as gateway
-from podctl.config import Config, ensure_private_dir, xdg_runtime_dir
+from podctl.config import Config, xdg_runtime_dir
 from podctl.errors import PodctlError
 from podctl.rootless import subid, userns
 from podctl.system import host
@@ -118,82 +113,20 @@ def check_tool(name: str, pkg: str | None = None, args: tuple[str, ...] = ("--ve
     return Check(name, True, f"{t.path} ({t.version})")
 
 
-def _bundle(dir: Path) -> Path:
-    """A bundle whose rootfs borrows the host's /usr read-only: no image needed."""
-    rootfs = dir / "rootfs"
-    rootfs.mkdir(parents=True)
-    mounts = [
-        {"destination": "/proc", "type": "proc", "source": "proc"},
-        {"destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "mode=755"]},
-    ]
-    for d in ("usr", "bin", "lib", "lib64", "sbin"):
-        p = Path("/") / d
-        if p.is_symlink():
-            (rootfs / d).symlink_to(os.readlink(p))
-        elif p.is_dir():
-            (rootfs / d).mkdir()
-            mounts.append({"destination": f"/{d}", "type": "bind", "source": f"/{d}",
-                           "options": ["rbind", "ro", "nosuid"]})  # fmt: skip
-    config = {
-        "ociVersion": "1.0.2",
-        "process": {
-            "args": ["/bin/sh", "-c", "exit 0"],
-            "cwd": "/",
-            "env": ["PATH=/usr/bin:/bin"],
-            "user": {"uid": 0, "gid": 0},
-            "noNewPrivileges": True,
-        },
-        "root": {"path": "rootfs", "readonly": True},
-        "hostname": "doctor",
-        "mounts": mounts,
-        "linux": {"namespaces": [{"type": t} for t in ("pid", "ipc", "uts", "mount")]},
-    }
-    (dir / "config.json").write_text(json.dumps(config))
-    return dir
-
-
-def _nsenter(cfg: Config) -> list[str]:
-    if userns.is_host_root():
-        return []
-    pid = userns.ensure_pause(cfg)
-    return ["nsenter", "-t", str(pid), "-U", "-m", "--preserve-credentials", "--"]
-
-
-def try_runtime(cfg: Config, name: str) -> tuple[bool, str]:
-    """Start a real container with runtime NAME inside the user namespace."""
-    path = gateway.which(name)
-    if not path:
-        return False, "not installed"
-    work = Path(tempfile.mkdtemp(prefix="doctor-", dir=ensure_private_dir(cfg.runroot)))
-    try:
-        bundle = _bundle(work / "bundle")
-        cid = f"podctl-doctor-{uuid.uuid4().hex[:8]}"
-        argv = [*_nsenter(cfg), path, "--root", str(work / "state"), "run", "--bundle", str(bundle), cid]
-        t0 = time.monotonic()
-        proc = gateway.run(argv, check=False, timeout=30, stdin=gateway.subprocess_devnull())
-        ms = (time.monotonic() - t0) * 1000
-        if proc.returncode == 0:
-            return True, f"{path} started a container in {ms:.0f} ms"
-        err = (proc.stderr or proc.stdout).strip().splitlines()
-        reason = err[-1] if err else f"exit status {proc.returncode}"
-        return False, reason[:300]
-    except PodctlError as e:
-        return False, e.message
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-
-
 def check_runtime(cfg: Config) -> Check:
+    """Start a real container with the configured runtime, or else crun then runc."""
+    from podctl.runtime import probe
+
     wanted = cfg.runtime_name
-    candidates = [wanted] if wanted else ["crun", "runc"]
+    candidates = [wanted] if wanted else list(probe.CANDIDATES)
     notes: list[str] = []
     for name in candidates:
-        ok, detail = try_runtime(cfg, name)
+        ok, version, reason = probe.probe_runtime(cfg, name, fresh=True)
         if ok:
             extra = f" ({'; '.join(notes)})" if notes else ""
-            return Check("OCI runtime", True, f"{name}: {detail}{extra}")
-        notes.append(f"{name} cannot run containers here: {detail}")
-    others = [r for r in ("runc", "crun") if r not in candidates and gateway.which(r)]
+            return Check("OCI runtime", True, f"{name} ({version}) starts a container here{extra}")
+        notes.append(f"{name} cannot run containers here: {reason}")
+    others = [r for r in probe.CANDIDATES if r not in candidates and probe.runtime_path(cfg, r)]
     if wanted and others:
         fix = (f"use {others[0]}: podctl --runtime {others[0]}, or set runtime = \"{others[0]}\" "
                f"under [engine] in ~/.config/containers/containers.conf")  # fmt: skip
@@ -203,32 +136,17 @@ def check_runtime(cfg: Config) -> Check:
 
 
 def check_overlay(cfg: Config) -> Check:
+    """Mount a root filesystem the way containers get theirs, inside the user namespace."""
+    from podctl.runtime import probe
+
     name = "kernel overlay in user namespace"
-    work = Path(tempfile.mkdtemp(prefix="doctor-ovl-", dir=ensure_private_dir(cfg.runroot)))
-    fix = "podctl falls back to fuse-overlayfs: sudo apt-get install fuse-overlayfs"
-    try:
-        for d in ("lower", "upper", "work", "merged"):
-            (work / d).mkdir()
-        (work / "lower" / "gone").write_text("x")
-        # nsenter moves the cwd to the namespace's root, so every path is absolute.
-        script = (
-            'set -e; cd "$1"; mount -t overlay overlay '
-            '-o "lowerdir=$1/lower,upperdir=$1/upper,workdir=$1/work,userxattr" "$1/merged"; '
-            'echo hi > merged/new; rm merged/gone; test -c upper/gone; umount "$1/merged"'
-        )
-        argv = [*_nsenter(cfg), "unshare", "-m", "sh", "-c", script, "sh", str(work)]
-        proc = gateway.run(argv, check=False, timeout=30)
-        if proc.returncode == 0:
-            return Check(name, True, "mount with userxattr, write and whiteout work")
-        err = (proc.stderr or "").strip().splitlines()
-        return Check(name, False, err[-1] if err else f"exit status {proc.returncode}", fix)
-    except PodctlError as e:
-        return Check(name, False, e.message, fix)
-    finally:
-        if not userns.is_host_root():
-            # Files created inside as subordinate ids (the whiteout) need the namespace to go.
-            gateway.run([*_nsenter(cfg), "rm", "-rf", str(work)], check=False, timeout=30)
-        shutil.rmtree(work, ignore_errors=True)
+    driver, reason = probe.probe_rootfs(cfg)
+    if driver == "overlay":
+        return Check(name, True, "containers get kernel overlay root filesystems (userxattr)")
+    fallback = f"; podctl uses {driver} instead" if driver else ""
+    return Check(name, False, f"{reason}{fallback}",
+                 "use a kernel >= 5.11 (overlay with userxattr in user namespaces); "
+                 "meanwhile podctl falls back to fuse-overlayfs: sudo apt-get install fuse-overlayfs")  # fmt: skip
 
 
 def check_runtime_dir() -> Check:

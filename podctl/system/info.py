@@ -10,6 +10,7 @@ from typing import Any
 
 from podctl import __version__
 from podctl.config import Config, conf_files
+from podctl.errors import PodctlError
 from podctl.rootless import subid
 from podctl.system import host
 
@@ -24,30 +25,30 @@ def _id_mappings(path: Path, host_id: int) -> list[dict[str, int]]:
 
 
 def _runtime(cfg: Config) -> dict[str, Any]:
-    name = cfg.runtime_name or "auto"
-    tools = {}
-    for cand in ("crun", "runc"):
-        t = host.tool(cand)
-        if t.path:
-            tools[cand] = t
-    chosen: host.Tool | None
-    if name != "auto":
-        chosen = tools.get(name) or host.tool(os.path.basename(name), path=name if "/" in name else None)
-    else:
-        # On hybrid cgroups crun refuses every container; runc works (see `podctl doctor`).
-        pref = ("runc", "crun") if host.cgroup_mode() == "hybrid" else ("crun", "runc")
-        chosen = next((tools[n] for n in pref if n in tools), None)
+    """The runtime containers get (the probe starts a real one, cached per boot)."""
+    from podctl.runtime import probe
+
+    available = [n for n in probe.CANDIDATES if probe.runtime_path(cfg, n)]
+    try:
+        path = probe.select_runtime(cfg)
+        ok, version, reason = probe.probe_runtime(cfg, path)
+    except PodctlError as e:
+        path, version, reason = "", "", e.message
     return {
-        "name": chosen.name if chosen else name,
-        "path": (chosen.path if chosen else "") or "",
-        "version": chosen.version if chosen else "",
-        "configured": name,
-        "available": sorted(tools),
+        "name": os.path.basename(path) if path else (cfg.runtime_name or ""),
+        "path": path,
+        "version": version,
+        "configured": cfg.runtime_name or "auto",
+        "available": available,
+        "reason": reason,
     }
 
 
-def _overlay_mode(cfg: Config) -> str:
-    return "overlay (kernel, userxattr)"
+def _graph_driver(cfg: Config) -> str:
+    from podctl.runtime import probe
+
+    driver, _reason = probe.probe_rootfs(cfg)
+    return driver or "none"
 
 
 def gather(cfg: Config) -> dict[str, Any]:
@@ -91,7 +92,7 @@ def gather(cfg: Config) -> dict[str, Any]:
         "store": {
             "graphRoot": str(cfg.root),
             "runRoot": str(cfg.runroot),
-            "graphDriverName": _overlay_mode(cfg),
+            "graphDriverName": _graph_driver(cfg),
             "configFiles": [str(f) for f in cfg.files],
         },
         "registries": {"configFiles": [str(f) for f in reg_files]},
