@@ -195,6 +195,10 @@ def exec_inside(cfg: Config, command: list[str]) -> int:
     env["PODCTL_UNSHARE"] = "1"
     env["CONTAINERS_GRAPHROOT"] = str(cfg.root)
     env["CONTAINERS_RUNROOT"] = str(cfg.runroot)
+    # Python ignores SIGPIPE; the command must start with the default (pasta refuses otherwise).
+    import signal
+
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     try:
         os.execvpe(argv[0], argv, env)
     except FileNotFoundError as e:

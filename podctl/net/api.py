@@ -1,0 +1,278 @@
+"""The network layer's public API (re-exported by podctl.net; see its docstring)."""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from podctl.errors import InvalidSpec, PodctlError, RuntimeFailed
+from podctl.log import warn
+from podctl.net import etc, pasta, slirp
+from podctl.net import ports as portmod
+from podctl.net.options import NetworkMode, NetworkOptions, PortHandler
+from podctl.spec import PortMapping
+
+
+@dataclass(frozen=True)
+class NetworkState:
+    """What setup() started: store it with the pod/container (to_dict) and give it to teardown()."""
+
+    mode: str
+    netns_path: str = ""
+    helper: str = ""  # "slirp4netns" | "pasta" | "" (no helper process)
+    pid: int = 0
+    start_time: int = 0  # /proc/PID/stat start time: teardown never kills a recycled pid
+    api_socket: str = ""
+    log_path: str = ""
+    pidfile: str = ""
+    ports: tuple[PortMapping, ...] = ()  # resolved: one per port, host ports chosen
+    ip: str = ""  # the namespace's address ("" when unknown)
+    gateway: str = ""
+    dns: tuple[str, ...] = ()  # resolvers to put first in resolv.conf
+    host_gateway: str = ""  # the address that reaches the host (host.containers.internal)
+    mtu: int = 0
+    # port_handler=rootlesskit: the port forwarder process (podctl.net.portfwd)
+    forwarder_pid: int = 0
+    forwarder_start_time: int = 0
+    forwarder_log: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d["ports"] = portmod.to_dicts(self.ports)
+        d["dns"] = list(self.dns)
+        return d
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> NetworkState:
+        known = {f.name for f in dataclasses.fields(cls)}
+        d = {k: v for k, v in data.items() if k in known}
+        d["ports"] = portmod.from_dicts(d.get("ports", ()))
+        d["dns"] = tuple(d.get("dns", ()))
+        return cls(**d)
+
+
+def is_running(state: NetworkState) -> bool:
+    """The helper process of STATE is still running (True when there is none to run)."""
+    return (not state.pid or slirp.alive(state.pid, state.start_time)) and (
+        not state.forwarder_pid or slirp.alive(state.forwarder_pid, state.forwarder_start_time)
+    )
+
+
+def _files(netns_path: str, run_dir: Path | None, helper: str) -> tuple[Path, Path, Path]:
+    if run_dir is None:
+        if netns_path.startswith("/proc/"):
+            raise InvalidSpec(f"network setup for {netns_path}: a run directory is required")
+        run_dir = Path(netns_path).parent
+        prefix = Path(netns_path).name + "."
+    else:
+        prefix = ""
+    run_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return (run_dir / f"{prefix}{helper}.sock", run_dir / f"{prefix}{helper}.log",
+            run_dir / f"{prefix}{helper}.pid")  # fmt: skip
+
+
+def setup(
+    netns_path: str,
+    userns_pid: int | None,
+    spec: NetworkOptions,
+    ports: Sequence[PortMapping] = (),
+    *,
+    run_dir: Path | None = None,
+) -> NetworkState:
+    """Start user-mode networking for the namespace at NETNS_PATH and publish PORTS.
+
+    NETNS_PATH: a bind-mounted netns file (create_netns) or /proc/PID/ns/net. USERNS_PID: the
+    pause process holding the user namespace that owns it (None when the caller is in it or
+    is real root). RUN_DIR: where the API socket, pid file and log go (default: beside
+    NETNS_PATH, named after it). Raises PortInUse (naming the port) when a port is taken, and
+    RuntimeFailed when the helper fails; either way nothing is left running.
+    """
+    if spec.mode in (NetworkMode.HOST, NetworkMode.CONTAINER, NetworkMode.NS, NetworkMode.NONE):
+        if ports:
+            warn(f"port mappings have been discarded: --network {spec} has no published ports")
+        return NetworkState(mode=str(spec.mode), netns_path=netns_path)
+    if spec.mode == NetworkMode.SLIRP4NETNS:
+        return _setup_slirp(netns_path, userns_pid, spec, ports, run_dir)
+    if spec.mode == NetworkMode.PASTA:
+        return _setup_pasta(netns_path, userns_pid, spec, ports, run_dir)
+    raise InvalidSpec(f"--network {spec}: not supported")
+
+
+def _check_v4(ports: Sequence[PortMapping]) -> None:
+    for m in ports:
+        if m.host_ip and ipaddress.ip_address(m.host_ip).version == 6:
+            raise InvalidSpec(
+                f"-p {m.host_ip}: port_handler=slirp4netns publishes on IPv4 host addresses only"
+            )
+
+
+def _setup_slirp(netns_path: str, userns_pid: int | None, spec: NetworkOptions,
+                 ports: Sequence[PortMapping], run_dir: Path | None) -> NetworkState:  # fmt: skip
+    if spec.slirp.port_handler == PortHandler.SLIRP4NETNS:
+        _check_v4(ports)
+    resolved = portmod.resolve(ports)
+    if (
+        not spec.slirp.allow_host_loopback
+        and spec.slirp.port_handler == PortHandler.SLIRP4NETNS
+        and any(m.protocol == "udp" for m in resolved)
+    ):
+        # libslirp drops the container's replies to 10.0.2.2 when host loopback is disabled
+        # (podman#4586): UDP clients on other host addresses work, loopback ones get no answer.
+        warn("published UDP ports do not answer clients on the host's loopback with "
+             "slirp4netns unless --network slirp4netns:allow_host_loopback=true")
+    sock, log, _ = _files(netns_path, run_dir, "slirp4netns")
+    addrs = slirp.Addresses.of(spec.slirp.cidr)
+    try:
+        pid, started = slirp.start(netns_path, userns_pid=userns_pid, opts=spec.slirp,
+                                   api_socket=sock, log_path=log)  # fmt: skip
+    except BaseException:
+        _unlink(sock, log)
+        raise
+    state = NetworkState(
+        mode=str(spec.mode), netns_path=netns_path, helper="slirp4netns", pid=pid, start_time=started,
+        api_socket=str(sock), log_path=str(log), ip=addrs.ip, gateway=addrs.gateway, dns=(addrs.dns,),
+        host_gateway=addrs.gateway if spec.slirp.allow_host_loopback else "", mtu=spec.slirp.mtu,
+    )  # fmt: skip
+    try:
+        if spec.slirp.port_handler == PortHandler.ROOTLESSKIT:
+            return _start_forwarder(state, userns_pid, resolved, log)
+        return _forward(state, resolved)
+    except BaseException:
+        teardown(state)
+        raise
+
+
+def _start_forwarder(state: NetworkState, userns_pid: int | None, resolved: Sequence[PortMapping],
+                     slirp_log: Path) -> NetworkState:  # fmt: skip
+    if not resolved:
+        return state
+    from podctl.net import portfwd  # noqa: PLC0415
+
+    log = slirp_log.with_name(slirp_log.name.replace("slirp4netns", "portfwd"))
+    try:
+        pid, started = portfwd.start(state.netns_path, userns_pid=userns_pid, ports=resolved,
+                                     log_path=log, watch_pid=state.pid)  # fmt: skip
+    except BaseException:
+        _unlink(log)
+        raise
+    return dataclasses.replace(state, ports=tuple(resolved), forwarder_pid=pid,
+                               forwarder_start_time=started, forwarder_log=str(log))  # fmt: skip
+
+
+def _forward(state: NetworkState, resolved: Sequence[PortMapping]) -> NetworkState:
+    for m in resolved:
+        try:
+            slirp.add_hostfwd(state.api_socket, m.protocol, m.host_ip, m.host_port, m.container_port,
+                              state.ip or None)  # fmt: skip
+        except slirp.ApiError as e:
+            ip = m.host_ip or "0.0.0.0"
+            raise portmod.PortInUse(
+                f"cannot publish port {ip}:{m.host_port}/{m.protocol}: slirp4netns could not bind it "
+                f"({e.message.removeprefix('slirp4netns ')})"
+            ) from e
+    return dataclasses.replace(state, ports=(*state.ports, *resolved))
+
+
+def publish(state: NetworkState, ports: Sequence[PortMapping]) -> NetworkState:
+    """Publish more PORTS through a running slirp4netns; returns the new state."""
+    if state.helper != "slirp4netns" or not is_running(state):
+        raise RuntimeFailed(f"cannot publish ports: no slirp4netns runs for {state.netns_path}")
+    if state.forwarder_pid:
+        raise RuntimeFailed("cannot publish more ports with port_handler=rootlesskit once started")
+    _check_v4(ports)
+    resolved = portmod.resolve(ports)
+    portmod.check_conflicts([*state.ports, *resolved])
+    return _forward(state, resolved)
+
+
+def _setup_pasta(netns_path: str, userns_pid: int | None, spec: NetworkOptions,
+                 ports: Sequence[PortMapping], run_dir: Path | None) -> NetworkState:  # fmt: skip
+    resolved = portmod.resolve(ports)
+    if any(m.protocol == "udp" and m.host_port != m.container_port for m in resolved):
+        # Seen with Debian 12's passt 0.0~git20230309: remapped UDP ports get no answers.
+        warn("pasta on this host forwards UDP only when the host and container ports are equal")
+    _, log, pidfile = _files(netns_path, run_dir, "pasta")
+    try:
+        pid, started = pasta.start(netns_path, userns_pid=userns_pid, user_args=spec.pasta_args,
+                                   ports=resolved, pidfile=pidfile, log_path=log,
+                                   allow_host_loopback=spec.slirp.allow_host_loopback)  # fmt: skip
+    except BaseException:
+        _unlink(pidfile, log)
+        raise
+    servers, _, _ = etc.parse_resolv(etc.read_host_resolv())
+    return NetworkState(
+        mode=str(spec.mode), netns_path=netns_path, helper="pasta", pid=pid, start_time=started,
+        log_path=str(log), pidfile=str(pidfile), ports=tuple(resolved), mtu=65520,
+        dns=tuple(s for s in servers if not etc._is_loopback(s)),
+    )  # fmt: skip
+
+
+def _unlink(*paths: Path) -> None:
+    for p in paths:
+        try:
+            p.unlink()
+        except OSError:
+            pass
+
+
+def teardown(state: NetworkState) -> None:
+    """Stop STATE's helper process and remove its socket, pid file and log. Idempotent.
+
+    The network namespace itself is the caller's (remove_netns).
+    """
+    errors: list[str] = []
+    for what, pid, started in ((state.helper, state.pid, state.start_time),
+                               ("port forwarder", state.forwarder_pid, state.forwarder_start_time)):  # fmt: skip
+        if pid:
+            try:
+                slirp.stop(pid, started)
+            except OSError as e:
+                errors.append(f"stopping {what} (pid {pid}): {e.strerror}")
+    for f in (state.api_socket, state.pidfile, state.log_path, state.forwarder_log):
+        if f:
+            try:
+                os.unlink(f)
+            except FileNotFoundError:
+                pass
+            except OSError as e:
+                errors.append(f"removing {f}: {e.strerror}")
+    if errors:
+        raise PodctlError("network teardown: " + "; ".join(errors))
+
+
+def resolv_conf(
+    state: NetworkState | None = None,
+    *,
+    dns: Sequence[str] = (),
+    dns_search: Sequence[str] = (),
+    dns_options: Sequence[str] = (),
+    host_text: str | None = None,
+) -> str:
+    """/etc/resolv.conf text for a container on STATE's network (see etc.resolv_conf)."""
+    return etc.resolv_conf(state.dns if state else (), host_text=host_text, dns=dns,
+                           dns_search=dns_search, dns_options=dns_options)  # fmt: skip
+
+
+def hosts_file(
+    hostname: str,
+    *,
+    state: NetworkState | None = None,
+    names: Sequence[str] = (),
+    members: Iterable[str] = (),
+    add_hosts: Iterable[str | tuple[str, str]] = (),
+    host_text: str | None = None,
+) -> str:
+    """/etc/hosts text: localhost, HOSTNAME + NAMES + pod MEMBERS at the namespace's address,
+    `--add-host` entries ("name:ip" strings or pairs), host.containers.internal."""
+    pairs = [etc.parse_add_host(a) if isinstance(a, str) else a for a in add_hosts]
+    mode = state.mode if state else ""
+    return etc.hosts_file(
+        hostname, names=names, ip=state.ip if state else "", members=members, add_hosts=pairs,
+        gateway=state.host_gateway if state else "", host_network=mode == NetworkMode.HOST,
+        host_text=host_text,
+    )  # fmt: skip

@@ -1,0 +1,185 @@
+"""Run code inside the pod's user + network namespace, and create/remove bind-mounted netns files.
+
+A network namespace created by podctl belongs to the user namespace of the pause process
+(podctl/rootless/userns.py), and its bind mount lives in that process's mount namespace. Work
+on it therefore happens in a forked child that joins the pause process's user and mount
+namespaces (unless this process already has), then the network namespace, does its work and
+exits: the caller's own namespaces never change, and it may have threads.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import pickle
+import socket
+import struct
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from podctl.errors import RuntimeFailed
+from podctl.rootless import kernel
+
+T = TypeVar("T")
+
+
+def _ns_id(path: str) -> str:
+    return os.readlink(path)
+
+
+def needs_userns_join(userns_pid: int | None) -> bool:
+    """True when USERNS_PID's user namespace is not already ours."""
+    if not userns_pid:
+        return False
+    try:
+        return _ns_id(f"/proc/{userns_pid}/ns/user") != _ns_id("/proc/self/ns/user")
+    except OSError as e:
+        raise RuntimeFailed(f"the user namespace holder (pid {userns_pid}) is gone: {e.strerror}") from e
+
+
+def userns_fds(userns_pid: int | None) -> tuple[int, int] | None:
+    """Open the user and mount namespaces of USERNS_PID (None when already in them)."""
+    if not needs_userns_join(userns_pid):
+        return None
+    try:
+        ufd = os.open(f"/proc/{userns_pid}/ns/user", os.O_RDONLY | os.O_CLOEXEC)
+    except OSError as e:
+        raise RuntimeFailed(f"cannot open the user namespace of pid {userns_pid}: {e.strerror}") from e
+    try:
+        mfd = os.open(f"/proc/{userns_pid}/ns/mnt", os.O_RDONLY | os.O_CLOEXEC)
+    except OSError as e:
+        os.close(ufd)
+        raise RuntimeFailed(f"cannot open the mount namespace of pid {userns_pid}: {e.strerror}") from e
+    return ufd, mfd
+
+
+def enter_userns(fds: tuple[int, int] | None) -> None:
+    """In a single-threaded child: join the user namespace, then its mount namespace."""
+    if fds is None:
+        return
+    kernel.setns(fds[0], kernel.CLONE_NEWUSER)
+    kernel.setns(fds[1], kernel.CLONE_NEWNS)
+    os.close(fds[0])
+    os.close(fds[1])
+
+
+def enter_netns(netns_path: str) -> None:
+    fd = os.open(netns_path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        kernel.setns(fd, kernel.CLONE_NEWNET)
+    finally:
+        os.close(fd)
+
+
+def in_namespaces(
+    fn: Callable[[], T], *, userns_pid: int | None, netns_path: str | None, what: str = "network setup"
+) -> T:
+    """Run FN in a forked child inside USERNS_PID's user+mount ns and NETNS_PATH; return its result.
+
+    FN's result must pickle. An exception in FN is raised here as RuntimeFailed naming WHAT.
+    """
+    kernel.libc()  # load before fork
+    fds = userns_fds(userns_pid)
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child
+        code = 0
+        try:
+            os.close(r)
+            enter_userns(fds)
+            if netns_path:
+                enter_netns(netns_path)
+            payload: tuple[bool, Any] = (True, fn())
+        except BaseException as e:  # noqa: BLE001 - everything goes back to the parent
+            payload = (False, f"{type(e).__name__}: {e}")
+            code = 1
+        try:
+            with os.fdopen(w, "wb") as f:
+                f.write(pickle.dumps(payload))
+        except BaseException:  # noqa: BLE001
+            code = 2
+        os._exit(code)
+    os.close(w)
+    if fds:
+        os.close(fds[0])
+        os.close(fds[1])
+    with os.fdopen(r, "rb") as f:
+        data = f.read()
+    _, status = os.waitpid(pid, 0)
+    value: Any
+    try:
+        ok, value = pickle.loads(data) if data else (False, f"child exited with status {status}")
+    except Exception as e:  # noqa: BLE001
+        raise RuntimeFailed(f"{what}: bad answer from the namespace child: {e}") from e
+    if not ok:
+        where = f" in {netns_path}" if netns_path else ""
+        raise RuntimeFailed(f"{what}{where} failed: {value}")
+    result: T = value
+    return result
+
+
+# SIOCGIFFLAGS / SIOCSIFFLAGS: bringing `lo` up needs no netlink library (pyroute2 costs ~95 ms
+# to import, paid on every container start).
+_SIOCGIFFLAGS = 0x8913
+_SIOCSIFFLAGS = 0x8914
+_IFF_UP = 0x1
+
+
+def link_up_ioctl(name: str = "lo") -> None:
+    """Set interface NAME up in the current network namespace."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        req = struct.pack("16sH14x", name.encode(), 0)
+        flags = struct.unpack("16sH14x", fcntl.ioctl(s.fileno(), _SIOCGIFFLAGS, req))[1]
+        if not flags & _IFF_UP:
+            fcntl.ioctl(s.fileno(), _SIOCSIFFLAGS, struct.pack("16sH14x", name.encode(), flags | _IFF_UP))
+
+
+def _create(path: str) -> None:
+    os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+    fd = os.open(path, os.O_RDONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o444)
+    os.close(fd)
+    try:
+        kernel.unshare(kernel.CLONE_NEWNET)
+        kernel.mount("/proc/self/ns/net", path, None, kernel.MS_BIND)
+    except BaseException:
+        os.unlink(path)
+        raise
+    link_up_ioctl("lo")
+
+
+def create_netns(path: str | os.PathLike[str], *, userns_pid: int | None) -> str:
+    """Create a network namespace (lo up) bind-mounted on PATH inside USERNS_PID's namespaces.
+
+    PATH's directory is created if needed. Fails if PATH exists. Returns PATH as a string.
+    """
+    target = str(path)
+    in_namespaces(lambda: _create(target), userns_pid=userns_pid, netns_path=None,
+                  what=f"creating network namespace {target}")  # fmt: skip
+    return target
+
+
+def _remove(path: str) -> bool:
+    try:
+        kernel.umount(path, kernel.MNT_DETACH)
+    except OSError:
+        pass
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        return False
+    return True
+
+
+def remove_netns(path: str | os.PathLike[str], *, userns_pid: int | None) -> bool:
+    """Unmount and remove a netns file made by create_netns; False when it did not exist."""
+    target = str(path)
+    if not userns_pid and not Path(target).exists():
+        return False
+    return in_namespaces(lambda: _remove(target), userns_pid=userns_pid, netns_path=None,
+                         what=f"removing network namespace {target}")  # fmt: skip
+
+
+def netns_of(pid: int) -> str:
+    """The netns path of a running process (e.g. a container's init)."""
+    return f"/proc/{pid}/ns/net"

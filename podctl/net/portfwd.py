@@ -1,0 +1,271 @@
+"""A rootlessport-like port forwarder: one process per namespace, for every published port.
+
+Used for `--network slirp4netns:port_handler=rootlesskit`. podctl binds the host sockets itself
+(so a taken port fails in podctl, naming the port) and hands them over; this process accepts on
+them in the host's network namespace and opens the other end inside the container's network
+namespace (127.0.0.1:PORT there, as rootlessport does), from one thread that joined it. TCP data
+moves with splice(2) (no copy through Python); UDP is relayed per client address. Unlike
+slirp4netns's own forwarding, UDP replies reach clients on the host's loopback.
+
+    python -m podctl.net.portfwd READY_FD WATCH_PID NETNS_PATH FD:PROTO:GUEST_PORT ...
+
+runs inside the pause user namespace (the spawner joins it before exec), and exits when
+WATCH_PID (the namespace's slirp4netns) is gone, so that it never outlives the network.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import queue
+import socket
+import sys
+import threading
+import time
+
+from podctl.rootless import kernel
+
+TYPE_CHECKING = False  # not typing's: this program's start-up is on the container start path
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+    from pathlib import Path
+
+    from podctl.spec import PortMapping
+
+_F_SETPIPE_SZ = 1031
+_CHUNK = 1 << 20
+_UDP_IDLE = 60.0
+
+
+class Inside:
+    """Creates sockets in the target network namespace, from a thread that joined it."""
+
+    def __init__(self, netns_path: str) -> None:
+        self.requests: queue.Queue[tuple[int, queue.Queue[socket.socket | BaseException]]] = queue.Queue()
+        fd = os.open(netns_path, os.O_RDONLY | os.O_CLOEXEC)
+        joined: queue.Queue[BaseException | None] = queue.Queue()
+        threading.Thread(target=self._run, args=(fd, joined), daemon=True).start()
+        err = joined.get()
+        if err:
+            raise err
+
+    def _run(self, fd: int, joined: queue.Queue[BaseException | None]) -> None:
+        try:
+            kernel.setns(fd, kernel.CLONE_NEWNET)  # this thread only
+            os.close(fd)
+        except BaseException as e:  # noqa: BLE001
+            joined.put(e)
+            return
+        joined.put(None)
+        while True:
+            kind, box = self.requests.get()
+            try:
+                box.put(socket.socket(socket.AF_INET, kind))
+            except OSError as e:
+                box.put(e)
+
+    def socket(self, kind: int) -> socket.socket:
+        box: queue.Queue[socket.socket | BaseException] = queue.Queue()
+        self.requests.put((kind, box))
+        s = box.get()
+        if isinstance(s, BaseException):
+            raise s
+        return s
+
+
+def _pump(src: socket.socket, dst: socket.socket) -> None:
+    r, w = os.pipe()
+    try:
+        try:
+            fcntl.fcntl(w, _F_SETPIPE_SZ, _CHUNK)
+        except OSError:
+            pass
+        while True:
+            n = os.splice(src.fileno(), w, _CHUNK)
+            if n == 0:
+                break
+            while n:
+                n -= os.splice(r, dst.fileno(), n)
+    except OSError:
+        pass
+    finally:
+        os.close(r)
+        os.close(w)
+        try:
+            dst.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+
+
+def _tcp_conn(inside: Inside, client: socket.socket, guest: int) -> None:
+    with client:
+        try:
+            peer = inside.socket(socket.SOCK_STREAM)
+            peer.connect(("127.0.0.1", guest))
+        except OSError:
+            return
+        with peer:
+            back = threading.Thread(target=_pump, args=(peer, client), daemon=True)
+            back.start()
+            _pump(client, peer)
+            back.join()
+
+
+def _tcp(inside: Inside, listener: socket.socket, guest: int) -> None:
+    while True:
+        try:
+            client, _ = listener.accept()
+        except OSError:
+            time.sleep(0.01)
+            continue
+        threading.Thread(target=_tcp_conn, args=(inside, client, guest), daemon=True).start()
+
+
+def _udp(inside: Inside, host: socket.socket, guest: int) -> None:
+    flows: dict[tuple[str, int], tuple[socket.socket, list[float]]] = {}
+    lock = threading.Lock()
+
+    def replies(addr: tuple[str, int], peer: socket.socket, last: list[float]) -> None:
+        peer.settimeout(5)
+        while True:
+            try:
+                data = peer.recv(65535)
+            except TimeoutError:
+                if time.monotonic() - last[0] > _UDP_IDLE:
+                    break
+                continue
+            except OSError:
+                break
+            last[0] = time.monotonic()
+            try:
+                host.sendto(data, addr)
+            except OSError:
+                pass
+        with lock:
+            flows.pop(addr, None)
+        peer.close()
+
+    while True:
+        try:
+            data, addr = host.recvfrom(65535)
+        except OSError:
+            continue
+        with lock:
+            flow = flows.get(addr)
+            if flow is None:
+                try:
+                    peer = inside.socket(socket.SOCK_DGRAM)
+                    peer.connect(("127.0.0.1", guest))
+                except OSError:
+                    continue
+                flow = (peer, [time.monotonic()])
+                flows[addr] = flow
+                threading.Thread(target=replies, args=(addr, peer, flow[1]), daemon=True).start()
+        flow[1][0] = time.monotonic()
+        try:
+            flow[0].send(data)
+        except OSError:
+            pass
+
+
+def _bind(m: PortMapping) -> socket.socket:
+    from podctl.net.ports import bind_error  # noqa: PLC0415
+
+    ip = m.host_ip or "0.0.0.0"
+    family = socket.AF_INET6 if ":" in ip else socket.AF_INET
+    kind = socket.SOCK_STREAM if m.protocol == "tcp" else socket.SOCK_DGRAM
+    s = socket.socket(family, kind)
+    try:
+        if kind == socket.SOCK_STREAM:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind((ip, m.host_port))
+        if kind == socket.SOCK_STREAM:
+            s.listen(128)
+    except OSError as e:
+        s.close()
+        raise bind_error(m, e) from e
+    return s
+
+
+def start(netns_path: str, *, userns_pid: int | None, ports: Sequence[PortMapping], log_path: Path,
+          watch_pid: int = 0, timeout: float = 10.0) -> tuple[int, int]:  # fmt: skip
+    """Bind PORTS (resolved: one per port) on the host and start the forwarder on NETNS_PATH.
+
+    The forwarder exits by itself when WATCH_PID (slirp4netns) exits.
+
+    Returns (pid, start_time). Raises PortInUse naming a port that cannot be bound; on any
+    failure nothing is left running.
+    """
+    from podctl import run as gateway  # noqa: PLC0415
+    from podctl.errors import RuntimeFailed  # noqa: PLC0415
+    from podctl.net import nsexec, slirp  # noqa: PLC0415
+
+    socks: list[socket.socket] = []
+    try:
+        for m in ports:
+            socks.append(_bind(m))
+        specs = [f"{s.fileno()}:{m.protocol}:{m.container_port}" for s, m in zip(socks, ports, strict=True)]
+        fds = nsexec.userns_fds(userns_pid)
+        ready_r, ready_w = os.pipe()
+        cmd = [sys.executable, "-m", "podctl.net.portfwd", str(ready_w), str(watch_pid), netns_path,
+               *specs]  # fmt: skip
+
+        def enter() -> None:
+            nsexec.enter_userns(fds)
+
+        try:
+            with open(log_path, "ab") as log:
+                proc = gateway.spawn(cmd, stdout=log, stderr=log, start_new_session=True,
+                                     pass_fds=(ready_w, *(s.fileno() for s in socks)),
+                                     preexec_fn=enter if fds else None)  # fmt: skip
+        finally:
+            os.close(ready_w)
+            if fds:
+                os.close(fds[0])
+                os.close(fds[1])
+    finally:
+        for s in socks:
+            s.close()
+    try:
+        slirp._wait_ready(ready_r, proc.pid, timeout)
+    except RuntimeFailed as e:
+        slirp.stop(proc.pid, 0)
+        detail = slirp._tail(log_path)
+        raise RuntimeFailed(f"the port forwarder failed: {e}{': ' + detail if detail else ''}") from None
+    finally:
+        os.close(ready_r)
+    return proc.pid, slirp.start_time(proc.pid)
+
+
+def _watch(pid: int) -> None:
+    try:
+        fd = os.pidfd_open(pid)
+    except OSError:
+        os._exit(0)
+    import select  # noqa: PLC0415
+
+    select.select([fd], [], [])  # readable when the process exits
+    os._exit(0)
+
+
+def main(argv: list[str]) -> int:
+    ready_fd, watch, netns_path, specs = int(argv[0]), int(argv[1]), argv[2], argv[3:]
+    if watch:
+        threading.Thread(target=_watch, args=(watch,), daemon=True).start()
+    inside = Inside(netns_path)
+    for spec in specs:
+        fd, proto, guest = spec.split(":")
+        kind = socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM
+        sock = socket.socket(fileno=int(fd))
+        if sock.type != kind:
+            raise SystemExit(f"portfwd: fd {fd} is not a {proto} socket")
+        target: Callable[..., None] = _tcp if proto == "tcp" else _udp
+        threading.Thread(target=target, args=(inside, sock, int(guest)), daemon=True).start()
+    os.write(ready_fd, b"1")
+    os.close(ready_fd)
+    threading.Event().wait()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

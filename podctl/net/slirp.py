@@ -1,0 +1,248 @@
+"""Thin slirp4netns driver: argv, start with a ready fd, the JSON API socket, stop.
+
+slirp4netns is started the way podman starts it:
+  slirp4netns --disable-host-loopback --mtu=65520 --enable-sandbox --enable-seccomp
+              [--enable-ipv6] -c -r READYFD --api-socket PATH --netns-type=path NSPATH tap0
+from inside the pause process's user (and mount) namespace, so that it may enter the network
+namespace (owned by that user namespace) and so that its sandbox (a private mount namespace
+with pivot_root) has the capabilities it needs. Its own sockets stay in the host's network
+namespace, which is what makes outbound traffic and published ports work.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+import select
+import signal
+import socket
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from podctl import run as gateway
+from podctl.errors import PodctlError, RuntimeFailed
+from podctl.net import nsexec
+from podctl.net.options import SlirpOptions
+
+TAP = "tap0"
+DEFAULT_CIDR = "10.0.2.0/24"
+_SUN_PATH_MAX = 107
+
+
+@dataclass(frozen=True)
+class Addresses:
+    """What `-c` configures in the namespace for a CIDR: .100 the guest, .2 the host, .3 DNS."""
+
+    cidr: str
+    ip: str
+    gateway: str
+    dns: str
+    prefixlen: int
+
+    @classmethod
+    def of(cls, cidr: str | None) -> Addresses:
+        net = ipaddress.ip_network(cidr or DEFAULT_CIDR, strict=False)
+        base = net.network_address
+        return cls(str(net), str(base + 100), str(base + 2), str(base + 3), net.prefixlen)
+
+
+class ApiError(PodctlError):
+    """slirp4netns answered an API request with an error."""
+
+
+def binary() -> str:
+    found = gateway.which("slirp4netns")
+    if not found:
+        raise RuntimeFailed("slirp4netns not found", hint="fix: sudo apt-get install slirp4netns")
+    return found
+
+
+def argv(netns_path: str, opts: SlirpOptions, api_socket: str, ready_fd: int) -> list[str]:
+    cmd = [binary()]
+    if not opts.allow_host_loopback:
+        cmd.append("--disable-host-loopback")
+    cmd += [f"--mtu={opts.mtu}", "--enable-sandbox", "--enable-seccomp"]
+    if opts.enable_ipv6:
+        cmd.append("--enable-ipv6")
+    if opts.cidr:
+        cmd.append(f"--cidr={opts.cidr}")
+    if opts.outbound_addr:
+        cmd.append(f"--outbound-addr={opts.outbound_addr}")
+    if opts.outbound_addr6:
+        cmd.append(f"--outbound-addr6={opts.outbound_addr6}")
+    cmd += ["-c", "-r", str(ready_fd), "--api-socket", api_socket, "--netns-type=path", netns_path, TAP]
+    return cmd
+
+
+def start_time(pid: int) -> int:
+    """The process's start time in clock ticks (field 22 of /proc/PID/stat): guards against pid reuse."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0
+    return int(stat.rpartition(")")[2].split()[19])
+
+
+def alive(pid: int, started: int) -> bool:
+    """PID is still the process started at STARTED, and not a zombie."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    fields = stat.rpartition(")")[2].split()
+    return fields[0] not in ("Z", "X") and (not started or int(fields[19]) == started)
+
+
+def start(
+    netns_path: str, *, userns_pid: int | None, opts: SlirpOptions, api_socket: Path, log_path: Path,
+    timeout: float = 10.0,
+) -> tuple[int, int]:  # fmt: skip
+    """Start slirp4netns on NETNS_PATH and wait until the namespace is configured.
+
+    Returns (pid, start_time). On failure nothing is left running and RuntimeFailed carries
+    slirp4netns's own message and its argv.
+    """
+    if len(str(api_socket)) > _SUN_PATH_MAX:
+        raise RuntimeFailed(f"the slirp4netns API socket path is too long for a unix socket: {api_socket}")
+    try:
+        api_socket.unlink()
+    except FileNotFoundError:
+        pass
+    fds = nsexec.userns_fds(userns_pid)
+    ready_r, ready_w = os.pipe()
+    cmd = argv(netns_path, opts, str(api_socket), ready_w)
+
+    def enter() -> None:  # in the child, before exec
+        nsexec.enter_userns(fds)
+
+    try:
+        with open(log_path, "ab") as log:
+            proc = gateway.spawn(
+                cmd, stdout=log, stderr=log, pass_fds=(ready_w,), start_new_session=True,
+                preexec_fn=enter if fds else None,
+            )  # fmt: skip
+    finally:
+        os.close(ready_w)
+        if fds:
+            os.close(fds[0])
+            os.close(fds[1])
+    try:
+        _wait_ready(ready_r, proc.pid, timeout)
+    except RuntimeFailed as e:
+        stop(proc.pid, 0)
+        detail = _tail(log_path)
+        raise RuntimeFailed(f"{e}{': ' + detail if detail else ''} (running: {' '.join(cmd)})") from None
+    finally:
+        os.close(ready_r)
+    return proc.pid, start_time(proc.pid)
+
+
+def _tail(path: Path) -> str:
+    try:
+        lines = path.read_text(errors="replace").strip().splitlines()
+    except OSError:
+        return ""
+    return " / ".join(ln for ln in lines[-4:] if "experimental" not in ln)
+
+
+def _wait_ready(fd: int, pid: int, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise RuntimeFailed(f"slirp4netns did not get ready within {timeout:g}s")
+        ready, _, _ = select.select([fd], [], [], left)
+        if ready:
+            data = os.read(fd, 1)
+            if data == b"1":
+                return
+            raise RuntimeFailed("slirp4netns exited before it was ready")
+
+
+def request(api_socket: str | Path, execute: str, arguments: dict[str, Any] | None = None,
+            timeout: float = 5.0) -> Any:  # fmt: skip
+    """One JSON request on the API socket; return its "return" value, or raise ApiError."""
+    msg: dict[str, Any] = {"execute": execute}
+    if arguments is not None:
+        msg["arguments"] = arguments
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.settimeout(timeout)
+            s.connect(str(api_socket))
+            s.sendall(json.dumps(msg).encode())
+            s.shutdown(socket.SHUT_WR)
+            chunks = []
+            while chunk := s.recv(65536):
+                chunks.append(chunk)
+    except OSError as e:
+        raise RuntimeFailed(f"slirp4netns API socket {api_socket}: {e.strerror or e}") from e
+    try:
+        answer = json.loads(b"".join(chunks) or b"{}")
+    except ValueError as e:
+        raise RuntimeFailed(f"slirp4netns API socket {api_socket}: bad answer {chunks!r}") from e
+    if "error" in answer:
+        err = answer["error"]
+        desc = err.get("desc", err) if isinstance(err, dict) else err
+        raise ApiError(f"slirp4netns {execute}: {desc}")
+    return answer.get("return")
+
+
+def add_hostfwd(api_socket: str | Path, proto: str, host_addr: str, host_port: int, guest_port: int,
+                guest_addr: str | None = None) -> int:  # fmt: skip
+    """Forward HOST_ADDR:HOST_PORT on the host to the namespace's GUEST_PORT; return the rule id."""
+    args: dict[str, Any] = {"proto": proto, "host_addr": host_addr or "0.0.0.0",
+                            "host_port": host_port, "guest_port": guest_port}  # fmt: skip
+    if guest_addr:
+        args["guest_addr"] = guest_addr
+    ret = request(api_socket, "add_hostfwd", args)
+    return int(ret["id"]) if isinstance(ret, dict) and "id" in ret else 0
+
+
+def list_hostfwd(api_socket: str | Path) -> list[dict[str, Any]]:
+    ret = request(api_socket, "list_hostfwd")
+    return list(ret.get("entries", [])) if isinstance(ret, dict) else []
+
+
+def remove_hostfwd(api_socket: str | Path, rule_id: int) -> None:
+    request(api_socket, "remove_hostfwd", {"id": rule_id})
+
+
+def stop(pid: int, started: int, timeout: float = 3.0) -> bool:
+    """SIGTERM (then SIGKILL) slirp4netns if PID is still it; reap it if it is our child.
+
+    Returns True when a process was stopped.
+    """
+    if not pid or not alive(pid, started):
+        _reap(pid)
+        return False
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return False
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if _reap(pid) or not alive(pid, started):
+            return True
+        time.sleep(0.005)
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        return True
+    while alive(pid, started) and time.monotonic() < deadline + 2:
+        if _reap(pid):
+            break
+        time.sleep(0.005)
+    return True
+
+
+def _reap(pid: int) -> bool:
+    if not pid:
+        return False
+    try:
+        done, _ = os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        return False
+    return done == pid
