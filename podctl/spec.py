@@ -45,10 +45,18 @@ class Mount:
     read_only: bool = False
     chown: bool = False  # the `U` option: chown the source to the container's user
     options: tuple[str, ...] = ()  # remaining mount options (nosuid, size=64m, z ...)
+    subpath: str = ""  # mount only this relative path of the source (also `subpath=X` in options)
 
     def __post_init__(self) -> None:
         if not self.destination.startswith("/"):
             raise InvalidSpec(f"mount destination {self.destination!r} must be an absolute path")
+
+    @property
+    def effective_subpath(self) -> str:
+        """The subpath to mount: the field, or a `subpath=X` option (what kube passes)."""
+        if self.subpath:
+            return self.subpath
+        return next((o[len("subpath="):] for o in self.options if o.startswith("subpath=")), "")
 
 
 @dataclass(frozen=True)
@@ -75,7 +83,12 @@ class ContainerSpec:
     annotations: tuple[tuple[str, str], ...] = ()
     mounts: tuple[Mount, ...] = ()
     ports: tuple[PortMapping, ...] = ()
-    network: str = "private"  # private | none | host | container:NAME | slirp4netns ...
+    network: str = "slirp4netns"  # slirp4netns[:opts] | pasta | private | none | host | container:X | ns:P
+    dns_servers: tuple[str, ...] = ()
+    dns_search: tuple[str, ...] = ()
+    dns_options: tuple[str, ...] = ()
+    add_hosts: tuple[str, ...] = ()  # "name:ip"
+    publish_all: bool = False  # -P: the image's EXPOSEd ports (expanded into ports at create)
     restart_policy: RestartPolicy = RestartPolicy.NO
     restart_retries: int = 0
     remove: bool = False
@@ -127,14 +140,12 @@ class ContainerSpec:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ContainerSpec:
         d = dict(data)
-        d["mounts"] = tuple(
-            Mount(**{**m, "type": MountType(m["type"]), "options": tuple(m.get("options", ()))})
-            for m in d.get("mounts", ())
-        )
+        d["mounts"] = mounts_from_dicts(d.get("mounts", ()))
         d["ports"] = tuple(PortMapping(**p) for p in d.get("ports", ()))
         for key in ("env", "labels", "annotations"):
             d[key] = tuple((str(k), str(v)) for k, v in d.get(key, ()))
-        for key in ("cap_add", "cap_drop", "security_opt", "ulimits", "create_command"):
+        for key in ("cap_add", "cap_drop", "security_opt", "ulimits", "create_command",
+                    "dns_servers", "dns_search", "dns_options", "add_hosts"):
             d[key] = tuple(d.get(key, ()))
         for key in ("command", "entrypoint"):
             if d.get(key) is not None:
@@ -156,26 +167,85 @@ class ContainerSpec:
         return dict(self.labels)
 
 
+class ExitPolicy(StrEnum):
+    CONTINUE = "continue"
+    STOP = "stop"
+
+
+POD_SHARES = ("cgroup", "ipc", "net", "pid", "uts")
+
+
 @dataclass(frozen=True)
 class PodSpec:
     """A pod: shared namespaces held by an infra container, and its member containers.
 
-    Filled in by the pods issue; kube play and Quadlet .pod files produce this.
+    kube play, Quadlet .pod files and `pod create` produce this. `containers` is only used by
+    translators (kube): `pod create` makes an empty pod and members join it with `--pod`.
     """
 
     name: str
     hostname: str | None = None
     labels: tuple[tuple[str, str], ...] = ()
+    annotations: tuple[tuple[str, str], ...] = ()
     ports: tuple[PortMapping, ...] = ()
     network: str = "slirp4netns"
     share: tuple[str, ...] = ("ipc", "net", "uts")
     infra: bool = True
     infra_image: str | None = None
+    infra_name: str | None = None
     restart_policy: RestartPolicy = RestartPolicy.NO
+    exit_policy: ExitPolicy = ExitPolicy.CONTINUE
+    add_hosts: tuple[str, ...] = ()  # "name:ip"
+    dns_servers: tuple[str, ...] = ()
+    dns_search: tuple[str, ...] = ()
+    dns_options: tuple[str, ...] = ()
+    volumes: tuple[Mount, ...] = ()  # mounted into every member
     containers: tuple[ContainerSpec, ...] = field(default=())
+    create_command: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         check_name(self.name, "pod")
+        for s in self.share:
+            if s not in POD_SHARES:
+                raise InvalidSpec(f"--share {s}: invalid namespace (one of {', '.join(POD_SHARES)})")
+        if not self.infra and self.ports:
+            raise InvalidSpec("you must have an infra container to publish port bindings to the host")
+        try:
+            ExitPolicy(self.exit_policy)
+        except ValueError as e:
+            raise InvalidSpec(f"--exit-policy {self.exit_policy}: must be continue or stop") from e
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> PodSpec:
+        d = dict(data)
+        d["ports"] = tuple(PortMapping(**p) for p in d.get("ports", ()))
+        d["volumes"] = mounts_from_dicts(d.get("volumes", ()))
+        d["containers"] = tuple(ContainerSpec.from_dict(c) for c in d.get("containers", ()))
+        for key in ("labels", "annotations"):
+            d[key] = tuple((str(k), str(v)) for k, v in d.get(key, ()))
+        for key in ("share", "add_hosts", "dns_servers", "dns_search", "dns_options", "create_command"):
+            d[key] = tuple(d.get(key, ()))
+        d["restart_policy"] = RestartPolicy(d.get("restart_policy", "no"))
+        d["exit_policy"] = ExitPolicy(d.get("exit_policy", "continue"))
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in known})
+
+    def replace(self, **changes: Any) -> PodSpec:
+        return dataclasses.replace(self, **changes)
+
+    @property
+    def label_dict(self) -> dict[str, str]:
+        return dict(self.labels)
+
+
+def mounts_from_dicts(items: Any) -> tuple[Mount, ...]:
+    return tuple(
+        Mount(**{**m, "type": MountType(m["type"]), "options": tuple(m.get("options", ()))})
+        for m in items
+    )
 
 
 _NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
@@ -286,6 +356,9 @@ def parse_mount(value: str) -> Mount:
         if k in kv:
             opts.append(kv.pop(k))
     kv.pop("relabel", None)
+    subpath = kv.pop("subpath", kv.pop("volume-subpath", ""))
+    if subpath and (subpath.startswith("/") or ".." in subpath.split("/")):
+        raise InvalidSpec(f"{what}: subpath must be relative and stay inside the source")
     if kv:
         raise InvalidSpec(f"{what}: unknown option(s) {', '.join(sorted(kv))}")
     for f in flags:
@@ -300,7 +373,7 @@ def parse_mount(value: str) -> Mount:
         src = _clean(src)
     elif mtype == MountType.VOLUME and src:
         check_name(src, "volume")
-    return Mount(mtype, dst, src if mtype != MountType.TMPFS else "", ro, chown, tuple(opts))
+    return Mount(mtype, dst, src if mtype != MountType.TMPFS else "", ro, chown, tuple(opts), subpath)
 
 
 def parse_tmpfs(value: str) -> Mount:

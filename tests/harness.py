@@ -176,6 +176,7 @@ class Podctl:
         """Stop everything this instance started and remove its storage (owned by subuids)."""
         pid_file = self.runroot / "pause.pid"
         # Containers first (a failed test may leave some running), then the storage.
+        self.run("pod", "rm", "-a", "-f", timeout=120)
         self.run("rm", "-a", "-f", "-t", "0", timeout=120)
         self.run("unshare", "rm", "-rf", str(self.root), timeout=60)
         try:

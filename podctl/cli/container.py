@@ -62,8 +62,18 @@ def _run_options(f: Callable[..., Any]) -> Callable[..., Any]:
                      help="Restart policy: no, always, on-failure[:N], unless-stopped"),
         click.option("--replace", is_flag=True, help="Replace a container with the same name"),
         click.option("--cidfile", metavar="FILE", help="Write the container ID to the file"),
-        click.option("--network", "--net", "network", default="private", show_default=True,
-                     help="Network mode: private (loopback only), none, host, container:NAME"),
+        click.option("--network", "--net", "network", default=None,
+                     help="Network mode: slirp4netns[:OPTIONS] (default), pasta[:OPTIONS], none, host, "
+                          "private, container:NAME, ns:PATH"),
+        click.option("-p", "--publish", "publish", multiple=True, metavar="[IP:][HOSTPORT:]CONTAINERPORT[/PROTO]",
+                     help="Publish a container's port, or a range of ports, to the host"),
+        click.option("-P", "--publish-all", is_flag=True, help="Publish all exposed ports to random ports on the host"),
+        click.option("--dns", "dns", multiple=True, metavar="IP", help="Set custom DNS servers"),
+        click.option("--dns-search", multiple=True, metavar="DOMAIN", help="Set custom DNS search domains"),
+        click.option("--dns-option", multiple=True, metavar="OPTION", help="Set custom DNS options"),
+        click.option("--add-host", multiple=True, metavar="HOST:IP", help="Add a custom host-to-IP mapping"),
+        click.option("--pod", metavar="NAME", help="Run the container in an existing pod, or new:NAME to create one"),
+        click.option("--pod-id-file", metavar="FILE", help="Run the container in the pod whose ID is in FILE"),
         click.option("--cap-add", multiple=True, help="Add capabilities to the container"),
         click.option("--cap-drop", multiple=True, help="Drop capabilities from the container"),
         click.option("--privileged", is_flag=True, help="Give extended privileges (all capabilities of the user namespace)"),
@@ -170,13 +180,26 @@ def build_spec(image: str, command: Sequence[str], kw: dict[str, Any]) -> Any:
     mounts = [parse_volume(v) for v in kw["volumes"]]
     mounts += [parse_mount(m) for m in kw["mounts"]]
     mounts += [parse_tmpfs(t) for t in kw["tmpfs"]]
-    network = kw["network"]
-    if network not in ("private", "none", "host") and not network.startswith("container:"):
-        raise InvalidSpec(
-            f"--network {network}: supported here are private (the default: own network namespace "
-            "with loopback only), none, host and container:NAME; slirp4netns comes with pods"
-        )
+    from podctl import net
+
+    network = kw["network"] or "slirp4netns"
+    net.parse_network(network)
+    ports = tuple(net.parse_publish_list(kw["publish"]))
+    pod = kw["pod"]
+    if kw["pod_id_file"]:
+        if pod:
+            raise InvalidSpec("--pod and --pod-id-file cannot be used together")
+        from podctl.engine.pods import read_id_file
+
+        pod = read_id_file(kw["pod_id_file"])
     return ContainerSpec(
+        ports=ports,
+        publish_all=kw["publish_all"],
+        dns_servers=tuple(kw["dns"]),
+        dns_search=tuple(kw["dns_search"]),
+        dns_options=tuple(kw["dns_option"]),
+        add_hosts=tuple(kw["add_host"]),
+        pod=pod or None,
         image=image,
         name=kw["name"],
         command=tuple(command) if command else None,
@@ -225,8 +248,25 @@ def create(ctx: click.Context, image: str, command: tuple[str, ...], **kw: Any) 
     from podctl.engine import containers as engine
 
     spec = build_spec(image, command, kw)
-    rec = engine.create(_cfg(ctx), engine.CreateOptions(spec, replace=kw["replace"], cidfile=kw["cidfile"]))
+    cfg = _cfg(ctx)
+    spec = _new_pod(cfg, spec)
+    rec = engine.create(cfg, engine.CreateOptions(spec, replace=kw["replace"], cidfile=kw["cidfile"]))
     click.echo(rec.id)
+
+
+def _new_pod(cfg: Any, spec: Any) -> Any:
+    """`--pod new:NAME`: create the pod first; the container's ports, DNS and hosts move to it."""
+    if not spec.pod or not spec.pod.startswith("new:"):
+        return spec
+    from podctl.engine import pods
+    from podctl.spec import PodSpec
+
+    name = spec.pod[4:]
+    pspec = PodSpec(name=name, ports=spec.ports, network=spec.network, dns_servers=spec.dns_servers,
+                    dns_search=spec.dns_search, dns_options=spec.dns_options, add_hosts=spec.add_hosts,
+                    hostname=spec.hostname)  # fmt: skip
+    pod = pods.create(cfg, pods.PodCreateOptions(pspec))
+    return spec.replace(pod=pod.id, ports=(), hostname=None)
 
 
 @click.command(context_settings=RUN_CONTEXT)
@@ -244,8 +284,10 @@ def run(ctx: click.Context, image: str, command: tuple[str, ...], detach: bool, 
     from podctl.engine import containers as engine
 
     spec = build_spec(image, command, kw)
+    cfg = _cfg(ctx)
+    spec = _new_pod(cfg, spec)
     opts = engine.RunOptions(engine.CreateOptions(spec, replace=kw["replace"], cidfile=kw["cidfile"]), detach=detach)
-    rec = engine.run(_cfg(ctx), opts)
+    rec = engine.run(cfg, opts)
     click.echo(rec.id)
 
 
@@ -561,13 +603,35 @@ def cp(ctx: click.Context, src: str, dest: str, archive: bool) -> None:
 
 
 @click.command(context_settings=CONTEXT)
-@click.argument("container")
+@click.argument("container", required=False)
+@click.argument("private_port", required=False, metavar="[PRIVATE_PORT[/PROTO]]")
+@click.option("-a", "--all", "all_", is_flag=True, help="Display port information for all containers")
 @click.pass_context
-def port(ctx: click.Context, container: str) -> None:
-    """List the port mappings of a container."""
+def port(ctx: click.Context, container: str | None, private_port: str | None, all_: bool) -> None:
+    """List the port mappings of a container, or the host address of one of its ports."""
     from podctl.engine import containers as engine
 
-    for line in engine.port(_cfg(ctx), container):
+    cfg = _cfg(ctx)
+    if all_:
+        if container:
+            raise InvalidSpec("the --all option cannot be used together with a container name")
+        for item in engine.ps(cfg, engine.PsOptions()):
+            lines = engine.port(cfg, item["json"]["Id"])
+            if lines:
+                click.echo(item["json"]["Id"][:12])
+                for line in lines:
+                    click.echo(line)
+        return
+    if not container:
+        raise InvalidSpec("you must provide a container name or id (or --all)")
+    lines = engine.port(cfg, container)
+    if private_port:
+        want = private_port if "/" in private_port else private_port + "/tcp"
+        found = [ln.split(" -> ", 1)[1] for ln in lines if ln.split(" -> ", 1)[0] == want]
+        if not found:
+            raise NotFound(f"failed to find published port {want!r}")
+        lines = found
+    for line in lines:
         click.echo(line)
 
 

@@ -48,6 +48,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "port": ("podctl.cli.container:port", "List port mappings or a specific mapping for the container"),
     "rename": ("podctl.cli.container:rename", "Rename an existing container"),
     "volume": ("podctl.cli.volume:volume", "Manage volumes"),
+    # pods
+    "pod": ("podctl.cli.pod:pod", "Manage pods"),
+    "kube": ("podctl.cli.kube:kube", "Play containers, pods or volumes from a structured file"),
+    "play": ("podctl.cli.kube:play", "Play containers, pods or volumes from a structured file"),
     # systemd
     "generate": ("podctl.cli.generate:generate", "Generate structured data based on containers and pods"),
     "systemd": ("podctl.cli.systemd:systemd", "Manage the systemd user units podctl installed"),

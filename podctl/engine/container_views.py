@@ -89,7 +89,7 @@ def ps_item(rec: ContainerRecord, now: float, no_trunc: bool) -> dict[str, Any]:
     """
     spec = rec.spec
     labels = {str(k): str(v) for k, v in spec.get("labels") or ()}
-    ports = list(spec.get("ports") or ())
+    ports = list((rec.extra.get("network") or {}).get("ports") or spec.get("ports") or ())
     cmd = command_of(rec)
     cmd_s = shlex.join(cmd) if cmd else ""
     if not no_trunc and len(cmd_s) > 20:

@@ -155,6 +155,17 @@ def create(cfg: Config, opts: CreateOptions) -> ContainerRecord:
 
     spec = opts.spec
     db = lc.open_db(cfg)
+    pod_name = ""
+    if spec.pod:
+        spec, pod_name = _join_pod(db, spec)
+    else:
+        from podctl import net
+
+        net.parse_network(spec.network or "slirp4netns")
+    for a in spec.add_hosts:
+        from podctl.net import etc
+
+        etc.parse_add_host(a)
     store = _store(cfg)
     try:
         image = store.ensure(spec.image, PullPolicy(spec.pull))
@@ -162,6 +173,14 @@ def create(cfg: Config, opts: CreateOptions) -> ContainerRecord:
         raise InvalidSpec(f"--pull={spec.pull}: must be always, missing, never or newer") from e
     lc.remember_image(image)
     img_cfg = image.config.get("config") or {}
+    if spec.publish_all and not spec.pod:
+        from podctl import net
+
+        spec = spec.replace(ports=(*spec.ports, *net.publish_all(img_cfg.get("ExposedPorts") or {}, spec.ports)))
+    if spec.ports and not spec.pod:
+        from podctl.engine import network
+
+        network.check_ports(spec.network, spec.ports)  # a taken port: fail before anything exists
     args = ocispec.process_args(spec, img_cfg)
     caps = ocispec.capabilities(spec, cfg.default_capabilities)
     if opts.replace and spec.name and db.name_taken(spec.name):
@@ -176,8 +195,10 @@ def create(cfg: Config, opts: CreateOptions) -> ContainerRecord:
         "image_user": img_cfg.get("User", ""), "image_digest": image.digest,
         "env": ocispec.environment(spec, img_cfg, "", spec.hostname or ""),
     }  # fmt: skip
+    if pod_name:
+        extra["pod_name"] = pod_name
     netns_from = None
-    if spec.network.startswith("container:"):
+    if spec.network.startswith("container:") and not spec.pod:
         netns_from = find(db, spec.network.split(":", 1)[1]).id
         extra["netns_from"] = netns_from
     for m in spec.mounts:
@@ -216,6 +237,25 @@ def create(cfg: Config, opts: CreateOptions) -> ContainerRecord:
             lc.remove_locked(cfg, db, rec, volumes=True)
         raise
     return rec
+
+
+def _join_pod(db: StateDB, spec: ContainerSpec) -> tuple[ContainerSpec, str]:
+    """A member: the pod's id, its shared volumes; ports belong to the pod."""
+    from podctl.state import pods as podstate
+
+    pod = podstate.lookup(db, spec.pod or "")
+    shares = pod.spec.get("share") or ()
+    if "net" in shares and pod.infra_id and (spec.ports or spec.publish_all):
+        raise InvalidSpec("invalid config provided: published or exposed ports must be defined when "
+                          "the pod is created: network cannot be configured when it is shared with a pod")  # fmt: skip
+    from podctl.spec import mounts_from_dicts
+
+    dests = {m.destination for m in spec.mounts}
+    shared = tuple(m for m in mounts_from_dicts(pod.spec.get("volumes") or ()) if m.destination not in dests)
+    changes: dict[str, Any] = {"pod": pod.id}
+    if shared:
+        changes["mounts"] = (*spec.mounts, *shared)
+    return spec.replace(**changes), pod.name
 
 
 def _write_cidfile(path: str, cid: str) -> None:
@@ -364,6 +404,9 @@ def rm(cfg: Config, refs: Sequence[str], *, force: bool = False, volumes: bool =
     userns.join(cfg)
 
     def one(db: StateDB, rec: ContainerRecord) -> None:
+        if rec.extra.get("infra") and db.conn.execute("SELECT 1 FROM pods WHERE id = ?", (rec.pod,)).fetchone():
+            raise StateError(f"container {rec.id} is the infra container of pod {rec.pod} and cannot be "
+                             "removed without removing the pod")  # fmt: skip
         rec = lc.sync(cfg, db, rec)
         if rec.state in (State.RUNNING, State.STOPPING):
             if not force:
@@ -380,7 +423,14 @@ def rm(cfg: Config, refs: Sequence[str], *, force: bool = False, volumes: bool =
                 return
         lc.remove_locked(cfg, db, rec, volumes=volumes)
 
-    out = _each(cfg, refs, one, all_=all_)
+    pod_reports: list[ItemReport] = []
+    if all_ and force:
+        # --all --force leaves nothing: pods go whole (members, then the infra holding the network).
+        from podctl.engine import pods
+
+        pod_reports = [r for r in pods.rm(cfg, [], force=True, all_=True, timeout=timeout) if not r.ok]
+    # --all: a pod's infra container goes with its pod (`pod rm`), not alone.
+    out = pod_reports + _each(cfg, refs, one, all_=all_, only=lambda r: not r.extra.get("infra"))
     lc.empty_trash(cfg)
     if ignore:
         out = [r for r in out if not isinstance(r.error, NotFound)]
@@ -558,9 +608,21 @@ def inspect(cfg: Config, refs: Sequence[str]) -> tuple[list[dict[str, Any]], lis
 
 
 def port(cfg: Config, ref: str) -> list[str]:
-    rec = find(lc.open_db(cfg), ref)
-    spec = lc.spec_of(rec)
-    return [f"{p.container_port}/{p.protocol} -> {p.host_ip or '0.0.0.0'}:{p.host_port}" for p in spec.ports]
+    from podctl.engine import network
+
+    db = lc.open_db(cfg)
+    rec = lc.observed(cfg, find(db, ref))
+    if rec.pod and not rec.extra.get("infra"):
+        from podctl.state import pods as podstate
+
+        pod = podstate.get(db, rec.pod)
+        infra = db.get_container(pod.infra_id) if pod and pod.infra_id else None
+        if infra is not None:
+            rec = lc.observed(cfg, infra)
+    if rec.state not in (State.RUNNING, State.STOPPING):
+        return []
+    return [f"{p['container_port']}/{p.get('protocol', 'tcp')} -> {p.get('host_ip') or '0.0.0.0'}:{p['host_port']}"
+            for p in network.ports_view(rec)]  # fmt: skip
 
 
 def log_path(cfg: Config, ref: str) -> tuple[ContainerRecord, Path]:

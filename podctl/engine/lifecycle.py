@@ -12,7 +12,7 @@ import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from podctl.config import Config, ensure_private_dir
 from podctl.errors import NotFound, PodctlError, StateError
@@ -167,7 +167,7 @@ def _resolve_mounts(cfg: Config, db: StateDB, spec: ContainerSpec, rec: Containe
     anon = dict(rec.extra.get("anon", {}))
     for m in spec.mounts:
         opts: list[str] = ["ro" if m.read_only else "rw", *m.options]
-        opts = [o for o in opts if o not in ("z", "Z", "U")]
+        opts = [o for o in opts if o not in ("z", "Z", "U") and not o.startswith("subpath=")]
         if m.type == MountType.TMPFS:
             t_opts = [o for o in opts if o not in ("rw",)] or []
             if m.read_only:
@@ -188,6 +188,11 @@ def _resolve_mounts(cfg: Config, db: StateDB, spec: ContainerSpec, rec: Containe
                 src.stat()
             except OSError as e:
                 raise NotFound(f"statfs {src}: {(e.strerror or str(e)).lower()}") from e
+        sub = m.effective_subpath
+        if sub:
+            src = secure_join(src, sub)
+            if not src.exists():
+                raise NotFound(f"mount {m.destination}: subpath {sub!r} does not exist in {m.source or 'the volume'}")
         if m.chown:
             _chown_tree(src, uid, gid)
         out.append(ocispec.ResolvedMount(m.destination, "bind", str(src), tuple(opts)))
@@ -233,46 +238,99 @@ def prepare(cfg: Config, db: StateDB, rec: ContainerRecord) -> tuple[ContainerRe
 
     spec = spec_of(rec)
     paths = ContainerPaths.of(cfg, rec.id)
-    image = _images.get(rec.image_id)
-    if image is None:
-        store = open_store(cfg)
-        try:
-            image = store.resolve(rec.image_id or rec.image)
-        finally:
-            close = getattr(store, "close", None)
-            if close:
-                close()
-    driver = rootfs.mount(paths, image.layer_dirs, rec.rootfs_driver)
+    infra = bool(rec.extra.get("infra"))
+    image_config: dict[str, Any] = {}
+    if infra:
+        from podctl.pods import infra as infra_mod
+
+        driver = infra_mod.make_rootfs(paths)
+    else:
+        image = _images.get(rec.image_id)
+        if image is None:
+            store = open_store(cfg)
+            try:
+                image = store.resolve(rec.image_id or rec.image)
+            finally:
+                close = getattr(store, "close", None)
+                if close:
+                    close()
+        image_config = image.config.get("config") or {}
+        driver = rootfs.mount(paths, image.layer_dirs, rec.rootfs_driver)
     if driver != rec.rootfs_driver:
         from dataclasses import replace
 
         rec = replace(rec, rootfs_driver=str(driver))  # stored with the next state change
     netns = None
-    if spec.network.startswith("container:"):
+    ns_paths: dict[str, str] = {}
+    etc_text: dict[str, str] = {}
+    etc_sources: dict[str, str] = {}
+    extra_mounts: list[ocispec.ResolvedMount] = []
+    member = None
+    if rec.pod and not infra:
+        from podctl.pods import join
+
+        member = join.member_context(cfg, db, rec)
+        ns_paths.update(member.ns_paths)
+        etc_sources.update(member.etc_sources)
+        if member.hostname and not spec.hostname:
+            spec = spec.replace(hostname=member.hostname)
+        if member.host_network:
+            spec = spec.replace(network="host")
+    if spec.network.startswith("container:") and "network" not in ns_paths:
         other = db.lookup_container(spec.network.split(":", 1)[1])
         other = sync(cfg, db, other)
         if other.state != State.RUNNING or not other.pid:
             raise StateError(f"--network {spec.network}: container {other.name} is not running")
         netns = f"/proc/{other.pid}/ns/net"
+    elif spec.network.startswith("ns:") and "network" not in ns_paths:
+        netns = spec.network.split(":", 1)[1]
+    elif "network" not in ns_paths:
+        from podctl.engine import network
+
+        att = network.attach(cfg, db, rec, spec)
+        if att.netns_path:
+            ns_paths["network"] = att.netns_path
+            fresh = db.get_container(rec.id)
+            if fresh is not None:
+                from dataclasses import replace
+
+                rec = replace(rec, extra=fresh.extra)
+            members: list[str] = []
+            if infra:
+                from podctl.pods import join
+
+                members = join.member_names(db, rec.pod)
+            etc_text = network.etc_texts(
+                att.state, hostname=spec.hostname or rec.id[:12],
+                names=[] if infra else [rec.name], members=members, dns=spec.dns_servers,
+                dns_search=spec.dns_search, dns_options=spec.dns_options, add_hosts=spec.add_hosts,
+            )  # fmt: skip
+    if infra:
+        from podctl.pods import infra as infra_mod
+
+        extra_mounts.append(infra_mod.catatonit_mount())
     from podctl.runtime.etcfiles import resolve_user
 
-    user_str = spec.user if spec.user is not None else (image.config.get("config", {}).get("User") or "")
+    user_str = spec.user if spec.user is not None else (image_config.get("User") or "")
     try:
         user = resolve_user(paths.merged, user_str) if spec.userns != "keep-id" else None
     except PodctlError:
         user = None
     uid, gid = (user.uid, user.gid) if user else (0, 0)
-    mounts = _resolve_mounts(cfg, db, spec, rec, paths.merged, uid, gid)
+    mounts = (*_resolve_mounts(cfg, db, spec, rec, paths.merged, uid, gid), *extra_mounts)
     # --sdnotify=container under systemd: conmon relays READY=1 from a socket in the bundle.
     notify = spec.sdnotify == SdNotify.CONTAINER and bool(os.environ.get("NOTIFY_SOCKET"))
     launch = ocispec.Launch(
-        cid=rec.id, name=rec.name, spec=spec, image_config=image.config.get("config") or {},
+        cid=rec.id, name=rec.name, spec=spec, image_config=image_config,
         image_name=rec.image_name or rec.image, image_id=rec.image_id, paths=paths, mounts=mounts,
         default_caps=cfg.default_capabilities, netns_path=netns,
         defaults={k: v for k, v in cfg.section("containers").items()
                   if k in ("no_new_privileges", "seccomp_profile", "default_ulimits")},
         notify_dir=paths.bundle / "notify" if notify else None,
+        ns_paths=ns_paths, etc_text=etc_text, etc_sources=etc_sources,
     )  # fmt: skip
+    if member is not None:
+        member.refresh_hosts()
     ocispec.write(launch)
     return rec, paths
 
@@ -344,6 +402,7 @@ def _after_failed_start(cfg: Config, db: StateDB, rec: ContainerRecord) -> None:
         runtime(cfg).forget(rec.id)
     with contextlib.suppress(Exception):
         rootfs.umount(paths, rec.rootfs_driver)
+    _detach_network(cfg, db, rec)
     with contextlib.suppress(Exception):
         db.update_container(rec.id, state=State.EXITED if rec.started_at else State.CREATED,
                             pid=0, conmon_pid=0)  # fmt: skip
@@ -417,11 +476,14 @@ def cleanup_locked(cfg: Config, db: StateDB, rec: ContainerRecord, code: int | N
         )  # fmt: skip
     with contextlib.suppress(Exception):
         runtime(cfg).forget(rec.id)
+    _detach_network(cfg, db, rec)
     if spec.remove:
         remove_locked(cfg, db, rec, volumes=True, keep_exit_file=True)
+        _after_member_exit(cfg, db, rec, from_exit_command)
         return rec
     with contextlib.suppress(Exception):
         rootfs.umount(paths, rec.rootfs_driver)
+    _after_member_exit(cfg, db, rec, from_exit_command)
     if from_exit_command and should_restart(spec, rec):
         rec = db.update_container(rec.id, restart_count=rec.restart_count + 1)
         try:
@@ -429,6 +491,24 @@ def cleanup_locked(cfg: Config, db: StateDB, rec: ContainerRecord, code: int | N
         except PodctlError as e:
             log.error("restarting container %s failed: %s", rec.name, e)
     return rec
+
+
+def _detach_network(cfg: Config, db: StateDB, rec: ContainerRecord) -> None:
+    from podctl.engine import network
+
+    current = db.get_container(rec.id) or rec
+    with contextlib.suppress(Exception):
+        network.detach(cfg, db, current)
+
+
+def _after_member_exit(cfg: Config, db: StateDB, rec: ContainerRecord, from_exit_command: bool) -> None:
+    """--exit-policy stop: the pod stops when its last member has exited on its own."""
+    if not from_exit_command or not rec.pod or rec.extra.get("infra"):
+        return
+    from podctl.pods import policy
+
+    with contextlib.suppress(Exception):
+        policy.after_member_exit(cfg, db, rec)
 
 
 def should_restart(spec: ContainerSpec, rec: ContainerRecord) -> bool:
@@ -453,6 +533,7 @@ def remove_locked(cfg: Config, db: StateDB, rec: ContainerRecord, *, volumes: bo
     paths = ContainerPaths.of(cfg, rec.id)
     with contextlib.suppress(Exception):
         runtime(cfg).forget(rec.id)
+    _detach_network(cfg, db, rec)
     code = paths.exit_code()
     shutil.rmtree(paths.bundle, ignore_errors=True)
     # Unmounting (the kernel syncs the upper dir) and deleting the overlay dirs take tens of

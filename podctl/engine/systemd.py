@@ -112,9 +112,21 @@ def pod_request(cfg: Config, ref: str) -> PodRequest:
     """The pod REF as the generator needs it: its create command, its infra container's name,
     id and conmon PID file, and a ContainerRequest per member (see container_request).
 
-    Pods have no state yet (the pods issue fills this in); until then no name is a pod.
     """
-    raise NotFound(f"no pod with name or ID {ref} found: no such pod")
+    from podctl.engine import pods
+    from podctl.runtime.paths import ContainerPaths
+
+    pod = pods.find(cfg, ref)  # NotFound: no such pod
+    db = pods.lc.open_db(cfg)
+    infra = db.get_container(pod.infra_id) if pod.infra_id else None
+    pidfile = pod.extra.get("infra_conmon_pidfile") or (
+        str(ContainerPaths.of(cfg, pod.infra_id).conmon_pidfile) if pod.infra_id else "")  # fmt: skip
+    return PodRequest(
+        name=pod.name, id=pod.id, infra_name=infra.name if infra else "", infra_id=pod.infra_id,
+        infra_conmon_pidfile=pidfile, create_command=tuple(pod.spec.get("create_command") or ()),
+        run_root=str(cfg.runroot), root_flags=root_flags(cfg),
+        members=tuple(container_request(cfg, m.id) for m in pods.members(cfg, pod.id)),
+    )  # fmt: skip
 
 
 def generate_units(cfg: Config, ref: str, opts: GenerateOptions) -> list[GeneratedUnit]:

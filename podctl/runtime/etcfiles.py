@@ -132,6 +132,17 @@ def ensure_passwd_entry(rootfs: Path, uid: int, gid: int, name: str, home: str) 
         pass
 
 
+def write_in_place(path: Path, text: str) -> None:
+    """Rewrite PATH keeping its inode: running containers bind-mount it (a pod's /etc/hosts)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    try:
+        os.ftruncate(fd, 0)
+        os.write(fd, text.encode())
+        os.fchmod(fd, 0o644)
+    finally:
+        os.close(fd)
+
+
 def _atomic(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}")
     tmp.write_text(text)

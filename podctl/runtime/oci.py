@@ -51,6 +51,12 @@ class Runc:
                 raise NotFound(f"container {cid} is not running")
             raise gateway.failure(argv, proc.returncode, proc.stderr)
 
+    def pause(self, cid: str) -> None:
+        gateway.run(self._argv("pause", cid))
+
+    def resume(self, cid: str) -> None:
+        gateway.run(self._argv("resume", cid))
+
     def delete(self, cid: str, force: bool = False) -> None:
         argv = self._argv("delete", *(["--force"] if force else []), cid)
         proc = gateway.run(argv, check=False)

@@ -72,6 +72,10 @@ class Launch:
     defaults: dict[str, Any] = field(default_factory=dict)
     netns_path: str | None = None  # --network container:NAME
     notify_dir: Path | None = None  # conmon's sd_notify socket dir, mounted at /run/notify
+    # namespaces to join by path ("network", "ipc", "uts", "pid"): a prepared netns, a pod's
+    ns_paths: dict[str, str] = field(default_factory=dict)
+    etc_text: dict[str, str] = field(default_factory=dict)  # "hosts", "resolv.conf" contents
+    etc_sources: dict[str, str] = field(default_factory=dict)  # /etc/hosts -> a pod's shared file
     host_uid: int = field(default_factory=lambda: outer_id("uid"))
     host_gid: int = field(default_factory=lambda: outer_id("gid"))
 
@@ -288,14 +292,21 @@ def build(launch: Launch) -> dict[str, Any]:
     }  # fmt: skip
 
     namespaces: list[dict[str, str]] = [{"type": "pid"}, {"type": "ipc"}, {"type": "uts"}, {"type": "mount"}]
-    if network in ("private", "none", "slirp4netns", "bridge", "pasta"):
+    mode = network.partition(":")[0]
+    if "network" in launch.ns_paths:
+        host_net = False
+        namespaces.append({"type": "network", "path": launch.ns_paths["network"]})
+    elif mode in ("private", "none", "slirp4netns", "bridge", "pasta"):
         namespaces.append({"type": "network"})
-    elif network.startswith("container:") or network.startswith("ns:"):
+    elif mode in ("container", "ns"):
         if not launch.netns_path:
             raise InvalidSpec(f"--network {network}: the network namespace is not known")
         namespaces.append({"type": "network", "path": launch.netns_path})
     elif not host_net:
-        raise InvalidSpec(f"--network {network}: only none, host and container:NAME are supported")
+        raise InvalidSpec(f"--network {network}: unsupported network mode")
+    for ns in namespaces:
+        if ns["type"] in launch.ns_paths and ns["type"] != "network":
+            ns["path"] = launch.ns_paths[ns["type"]]
 
     linux: dict[str, Any] = {"namespaces": namespaces}
     if keep_id:
@@ -317,7 +328,10 @@ def build(launch: Launch) -> dict[str, Any]:
             "limits need cgroup v2 with a delegated user slice, and this host has hybrid cgroups"
         )
 
-    own_netns = not host_net and not (keep_id and host_net)
+    # sysfs may only be mounted by the user namespace owning the network namespace: a keep-id
+    # container (its own user namespace) joining a prepared netns gets the host's /sys instead.
+    joined = any("path" in ns for ns in namespaces if ns["type"] == "network")
+    own_netns = not host_net and not (keep_id and joined)
     mounts = standard_mounts(spec, own_netns)
     if spec.privileged:
         linux.pop("maskedPaths", None)
@@ -329,6 +343,7 @@ def build(launch: Launch) -> dict[str, Any]:
         ("/run/.containerenv", userdata / ".containerenv"),
     ]
     user_dests = {m.destination for m in launch.mounts}
+    etc = [(d, Path(launch.etc_sources.get(d, str(src)))) for d, src in etc]
     for dest, src in etc:
         if dest not in user_dests:
             mounts.append({"destination": dest, "type": "bind", "source": str(src),
@@ -365,11 +380,21 @@ def build(launch: Launch) -> dict[str, Any]:
 def write_etc_files(launch: Launch) -> None:
     spec = launch.spec
     hostname = spec.hostname or launch.cid[:12]
-    host_net = spec.network == "host"
+    host_net = spec.network == "host" and "network" not in launch.ns_paths
     ud = launch.paths.userdata
     etcfiles.write_hostname(ud / "hostname", hostname)
-    etcfiles.write_hosts(ud / "hosts", hostname, launch.name, host_net)
-    etcfiles.write_resolv_conf(ud / "resolv.conf", host_net or spec.network.startswith("container:"))
+    if "/etc/hosts" in launch.etc_sources:
+        pass
+    elif "hosts" in launch.etc_text:
+        etcfiles.write_in_place(ud / "hosts", launch.etc_text["hosts"])
+    else:
+        etcfiles.write_hosts(ud / "hosts", hostname, launch.name, host_net)
+    if "/etc/resolv.conf" in launch.etc_sources:
+        pass
+    elif "resolv.conf" in launch.etc_text:
+        etcfiles.write_in_place(ud / "resolv.conf", launch.etc_text["resolv.conf"])
+    else:
+        etcfiles.write_resolv_conf(ud / "resolv.conf", host_net or spec.network.startswith("container:"))
     etcfiles.write_containerenv(ud / ".containerenv", launch.cid, launch.name, launch.image_name, launch.image_id)
 
 

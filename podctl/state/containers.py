@@ -19,7 +19,7 @@ from podctl.config import Config
 from podctl.errors import AlreadyExists, NotFound, StoreError
 from podctl.state import db
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: pods
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS containers (
@@ -51,6 +51,15 @@ CREATE TABLE IF NOT EXISTS volumes (
     labels TEXT NOT NULL DEFAULT '{}',
     options TEXT NOT NULL DEFAULT '{}',
     anonymous INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS pods (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    created REAL NOT NULL,
+    spec TEXT NOT NULL,
+    infra_id TEXT NOT NULL DEFAULT '',
+    state TEXT NOT NULL DEFAULT 'created',
+    extra TEXT NOT NULL DEFAULT '{}'
 )
 """
 

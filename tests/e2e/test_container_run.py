@@ -157,8 +157,11 @@ def test_run_flags(podctl: Podctl, registry: str) -> None:
     mine = podctl.ok("run", "--rm", "--network", "container:netowner", BUSYBOX, "readlink", "/proc/self/ns/net")
     theirs = podctl.ok("exec", "netowner", "readlink", "/proc/self/ns/net")
     assert mine == theirs
+    # The default (slirp4netns, as rootless podman) adds tap0; --network none has loopback only.
     private = podctl.ok("run", "--rm", BUSYBOX, "sh", "-c", "ls /sys/class/net")
-    assert private.split() == ["lo"]
+    assert private.split() == ["lo", "tap0"]
+    none = podctl.ok("run", "--rm", "--network", "none", BUSYBOX, "sh", "-c", "ls /sys/class/net")
+    assert none.split() == ["lo"]
     host = podctl.ok("run", "--rm", "--network", "host", BUSYBOX, "sh", "-c", "ls /sys/class/net")
     assert len(host.split()) > 1
     out = podctl.ok(

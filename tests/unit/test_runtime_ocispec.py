@@ -162,3 +162,30 @@ def test_containers_conf_defaults(paths: ContainerPaths) -> None:
     assert cfg["process"]["noNewPrivileges"] is True
     assert "seccomp" not in cfg["linux"]
     assert {"type": "RLIMIT_CORE", "soft": 0, "hard": 0} in cfg["process"]["rlimits"]
+
+
+def test_pod_member_joins_namespaces_by_path_and_shares_etc_files(paths: ContainerPaths) -> None:
+    base = launch(paths)
+    ns = {"network": "/run/x/netns/infra", "ipc": "/proc/42/ns/ipc", "uts": "/proc/42/ns/uts"}
+    lnch = ocispec.Launch(**{**base.__dict__, "ns_paths": ns,
+                             "etc_sources": {"/etc/hosts": "/pod/hosts", "/etc/resolv.conf": "/pod/resolv.conf"}})  # fmt: skip
+    cfg = ocispec.write(lnch)
+    got = {n["type"]: n.get("path") for n in cfg["linux"]["namespaces"]}
+    assert got == {"pid": None, "ipc": "/proc/42/ns/ipc", "uts": "/proc/42/ns/uts", "mount": None,
+                   "network": "/run/x/netns/infra"}  # fmt: skip
+    src = {m["destination"]: m["source"] for m in cfg["mounts"]}
+    assert src["/etc/hosts"] == "/pod/hosts" and src["/etc/resolv.conf"] == "/pod/resolv.conf"
+    assert next(m for m in cfg["mounts"] if m["destination"] == "/sys")["type"] == "sysfs"
+
+
+def test_network_texts_are_written_in_place(paths: ContainerPaths) -> None:
+    base = launch(paths, network="slirp4netns:allow_host_loopback=true")
+    texts = {"hosts": "10.0.2.100\tweb\n", "resolv.conf": "nameserver 10.0.2.3\n"}
+    lnch = ocispec.Launch(**{**base.__dict__, "etc_text": texts, "ns_paths": {"network": "/n"}})
+    hosts = paths.userdata / "hosts"
+    hosts.parent.mkdir(parents=True, exist_ok=True)
+    hosts.write_text("old\n")
+    inode = hosts.stat().st_ino
+    ocispec.write(lnch)
+    assert hosts.read_text() == texts["hosts"] and hosts.stat().st_ino == inode  # bind mounts see it
+    assert (paths.userdata / "resolv.conf").read_text() == texts["resolv.conf"]

@@ -133,7 +133,9 @@ def test_periodic_timer_validation_and_fake(tmp_path: Path) -> None:
     assert bus.unit_status("hc1.timer").load_state == "not-found"
 
 
-def test_engine_falls_back_to_pods(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_engine_falls_back_to_pods(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
     from podctl.engine import systemd as engine
     from podctl.systemd.generate import ContainerRequest, GenerateOptions, PodRequest
 
@@ -142,7 +144,8 @@ def test_engine_falls_back_to_pods(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(engine, "container_request", no_container)
     with pytest.raises(NotFound) as e:
-        engine.generate_units(object(), "ghost", GenerateOptions())  # type: ignore[arg-type]
+        # a store without any pod: pod_request (engine.pods.find) answers NotFound
+        engine.generate_units(SimpleNamespace(state_db=tmp_path / "state.db"), "ghost", GenerateOptions())  # type: ignore[arg-type]
     assert e.value.message == (
         "ghost does not refer to a container or pod: no pod with name or ID ghost found: no such pod: "
         'no container with name or ID "ghost" found: no such container'
