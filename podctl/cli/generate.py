@@ -12,6 +12,7 @@ from podctl.cli.main import CONTEXT, LazyGroup
 
 GENERATE_COMMANDS: dict[str, tuple[str, str]] = {
     "systemd": ("podctl.cli.systemd:generate_systemd", "Generate systemd units"),
+    "kube": ("podctl.cli.kube:generate_kube", "Generate Kubernetes YAML based on containers, pods or volumes"),
 }
 
 
