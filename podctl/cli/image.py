@@ -11,6 +11,7 @@ import click
 
 from podctl.cli.main import CONTEXT, globals_of
 from podctl.cli.output import emit, to_json
+from podctl.units import human_duration, human_size
 
 TLS_HELP = "Require HTTPS and verify certificates when contacting registries (default from registries.conf)."
 
@@ -56,42 +57,8 @@ def auth_options(f: Any) -> Any:
     return tls_option(f)
 
 
-def human_size(n: float) -> str:
-    """go-units HumanSizeWithPrecision(n, 3), as podman prints sizes."""
-    units = ["B", "kB", "MB", "GB", "TB", "PB"]
-    i = 0
-    while n >= 1000 and i < len(units) - 1:
-        n /= 1000.0
-        i += 1
-    return f"{n:.3g} {units[i]}"
 
 
-def human_duration(seconds: float) -> str:
-    """go-units HumanDuration."""
-    s = int(seconds)
-    if s < 1:
-        return "Less than a second"
-    if s == 1:
-        return "1 second"
-    if s < 60:
-        return f"{s} seconds"
-    m = s // 60
-    if m == 1:
-        return "About a minute"
-    if m < 60:
-        return f"{m} minutes"
-    h = round(seconds / 3600)
-    if h == 1:
-        return "About an hour"
-    if h < 48:
-        return f"{h} hours"
-    if h < 24 * 7 * 2:
-        return f"{h // 24} days"
-    if h < 24 * 30 * 2:
-        return f"{h // 24 // 7} weeks"
-    if h < 24 * 365 * 2:
-        return f"{h // 24 // 30} months"
-    return f"{int(h // 24 // 365)} years"
 
 
 def _progress(quiet: bool) -> Any:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from podctl.config import Config
 from podctl.runtime.paths import ContainerPaths
 from podctl.state.containers import ContainerRecord, State
+from podctl.units import human_duration
 
 if TYPE_CHECKING:
     from podctl.spec import ContainerSpec
@@ -18,32 +19,6 @@ ZERO_TIME = "0001-01-01T00:00:00Z"
 ZERO_UNIX = -62135596800
 
 
-def human_duration(seconds: float) -> str:
-    """go-units HumanDuration, as podman prints `Up 5 seconds` and `2 minutes ago`."""
-    s = int(seconds)
-    if s < 1:
-        return "Less than a second"
-    if s == 1:
-        return "1 second"
-    if s < 60:
-        return f"{s} seconds"
-    m = s // 60
-    if m == 1:
-        return "About a minute"
-    if m < 60:
-        return f"{m} minutes"
-    h = round(s / 3600)
-    if h == 1:
-        return "About an hour"
-    if h < 48:
-        return f"{h} hours"
-    if h < 24 * 7 * 2:
-        return f"{h // 24} days"
-    if h < 24 * 30 * 2:
-        return f"{h // 24 // 7} weeks"
-    if h < 24 * 365 * 2:
-        return f"{h // 24 // 30} months"
-    return f"{h // 24 // 365} years"
 
 
 def iso(ts: float) -> str:

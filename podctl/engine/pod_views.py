@@ -16,7 +16,7 @@ def ps_item(cfg: Config, db: StateDB, pod: PodRecord, status: str) -> dict[str, 
     """{"json": podman's `pod ps --format json` object, "view": the same plus table fields}."""
     import time
 
-    from podctl.engine.container_views import human_duration
+    from podctl.units import human_duration
 
     recs = [lc.observed(cfg, r) for r in podstate.members(db, pod.id)]
     spec = pod.spec
