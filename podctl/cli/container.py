@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from podctl.cli.main import CONTEXT, globals_of
-from podctl.cli.output import emit, to_json
+from podctl.cli.output import emit, emit_inspect, to_json
 from podctl.errors import ContainerExit, InvalidSpec, NotFound, PodctlError
 
 # run/create/exec pass everything after IMAGE (or CONTAINER) to the container, and podman's
@@ -462,14 +462,7 @@ def inspect(ctx: click.Context, names: tuple[str, ...], fmt: str, kind: str, siz
             errors += [NotFound(f"no such object: \"{n}\"") for n in missing]
     elif missing:
         errors += [NotFound(f"no such container \"{n}\"") for n in missing]
-    if not fmt or fmt == "json":
-        click.echo(to_json(data))
-    else:
-        emit(data, fmt)
-    if errors:
-        for e in errors[:-1]:
-            click.echo(f"Error: {e}", err=True)
-        raise errors[-1]
+    emit_inspect(data, fmt, errors)
 
 
 @click.command(context_settings=CONTEXT)

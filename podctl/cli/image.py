@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from podctl.cli.main import CONTEXT, globals_of
-from podctl.cli.output import emit, to_json
+from podctl.cli.output import emit, emit_inspect, to_json
 from podctl.units import human_duration, human_size
 
 TLS_HELP = "Require HTTPS and verify certificates when contacting registries (default from registries.conf)."
@@ -207,18 +207,9 @@ def images(ctx: click.Context, reference: str, all_: bool, filters: tuple[str, .
 def inspect(ctx: click.Context, references: tuple[str, ...], fmt: str) -> None:
     """Display the configuration of one or more images."""
     from podctl.engine import images as engine
-    from podctl.errors import NotFound
 
     data, errors = engine.inspect(globals_of(ctx).config(), references)
-    if not fmt or fmt == "json":
-        click.echo(to_json(data))
-    else:
-        emit(data, fmt)
-    if errors:
-        for e in errors[:-1]:
-            click.echo(f"Error: {e}", err=True)
-        err = errors[-1]
-        raise NotFound(f"{err}") if isinstance(err, NotFound) else err
+    emit_inspect(data, fmt, errors)
 
 
 @click.command(context_settings=CONTEXT)

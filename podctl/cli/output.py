@@ -83,3 +83,16 @@ def _header_of(col: str, headers: Mapping[str, str] | None) -> str:
     if len(fields) == 1 and col.strip().startswith("{{"):
         return header_for(fields[0].split(".")[-1], headers)
     return re.sub(r"\{\{.*?\}\}", "", col).strip().upper() or col.upper()
+
+
+def emit_inspect(data: Sequence[Any], fmt: str, errors: Sequence[Exception] = ()) -> None:
+    """`inspect` output as podman: the objects found (JSON array or template), then each
+    missing name as an error; the last error becomes the exit status."""
+    if not fmt or fmt == "json":
+        click.echo(to_json(list(data)))
+    else:
+        emit(data, fmt)
+    if errors:
+        for e in errors[:-1]:
+            click.echo(f"Error: {e}", err=True)
+        raise errors[-1]

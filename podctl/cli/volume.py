@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from podctl.cli.main import CONTEXT, globals_of
-from podctl.cli.output import emit, to_json
+from podctl.cli.output import emit, emit_inspect, to_json
 from podctl.errors import InvalidSpec
 
 
@@ -75,14 +75,7 @@ def inspect(ctx: click.Context, names: tuple[str, ...], all_: bool, fmt: str) ->
     if not names and not all_:
         raise InvalidSpec("provide one or more volume names or use --all")
     data, errors = engine.inspect(globals_of(ctx).config(), names, all_)
-    if not fmt or fmt == "json":
-        click.echo(to_json(data))
-    else:
-        emit(data, fmt)
-    if errors:
-        for e in errors[:-1]:
-            click.echo(f"Error: {e}", err=True)
-        raise errors[-1]
+    emit_inspect(data, fmt, errors)
 
 
 @click.command(context_settings=CONTEXT)
