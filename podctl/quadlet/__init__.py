@@ -1,0 +1,1 @@
+"""Quadlet: systemd units from Quadlet files (a pure translator plus the generator)."""
