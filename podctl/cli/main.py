@@ -121,7 +121,8 @@ def _tell_systemd(message: str) -> None:
     """Under a unit from `generate systemd`, the error becomes the unit's StatusText."""
     import os
 
-    if os.environ.get("PODCTL_SYSTEMD_UNIT") and os.environ.get("NOTIFY_SOCKET"):
+    unit = os.environ.get("PODCTL_SYSTEMD_UNIT") or os.environ.get("PODMAN_SYSTEMD_UNIT")
+    if unit and os.environ.get("NOTIFY_SOCKET"):
         from podctl.systemd.notify import report_failure
 
         report_failure(message)

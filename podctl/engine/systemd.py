@@ -301,4 +301,5 @@ def _container_log(cfg: Config, name: str, tail: int) -> list[str]:
 
 def environment_unit() -> str | None:
     """The unit that runs this podctl (set by generated units), to record with a container."""
-    return os.environ.get("PODCTL_SYSTEMD_UNIT") or None
+    # Quadlet units (written for podman) set PODMAN_SYSTEMD_UNIT.
+    return os.environ.get("PODCTL_SYSTEMD_UNIT") or os.environ.get("PODMAN_SYSTEMD_UNIT") or None

@@ -57,7 +57,8 @@ def notify(
 
 def report_failure(message: str) -> None:
     """Under a podctl-generated unit, make the error the unit's StatusText."""
-    if not os.environ.get("PODCTL_SYSTEMD_UNIT") or not os.environ.get("NOTIFY_SOCKET"):
+    unit = os.environ.get("PODCTL_SYSTEMD_UNIT") or os.environ.get("PODMAN_SYSTEMD_UNIT")
+    if not unit or not os.environ.get("NOTIFY_SOCKET"):
         return
     text = " ".join(message.split())[:1000]
     notify(f"STATUS=Error: {text}", barrier=True)
