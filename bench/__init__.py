@@ -1,0 +1,1 @@
+"""The podctl bench: podctl against rootless podman, side by side (see bench/README.md)."""
