@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -100,6 +101,52 @@ def merged(files: Iterable[Path]) -> dict[str, Any]:
     return data
 
 
+CONF_CACHE = "containers-conf.cache"
+
+
+def _conf_key(files: Iterable[Path]) -> tuple[tuple[str, int, int, int, int], ...] | None:
+    key = []
+    for f in files:
+        try:
+            st = f.stat()
+        except OSError:
+            return None
+        key.append((str(f), st.st_mtime_ns, st.st_ctime_ns, st.st_size, st.st_ino))
+    return tuple(key)
+
+
+def merged_cached(files: list[Path], cache_dir: Path) -> dict[str, Any]:
+    """`merged(files)`, through a cache in CACHE_DIR (the runroot) keyed by each file's path,
+    mtime, ctime, size and inode: every command reads containers.conf, and importing tomllib
+    and parsing costs a few ms of each start-up. No cache file when CACHE_DIR does not exist;
+    values marshal cannot store (TOML dates) are simply not cached."""
+    import marshal
+
+    key = _conf_key(files)
+    if key is None or not files:
+        return merged(files)
+    cache = cache_dir / CONF_CACHE
+    try:
+        with open(cache, "rb") as fh:
+            cached_key, data = marshal.load(fh)
+        if cached_key == key and isinstance(data, dict):
+            return data
+    except (OSError, EOFError, ValueError, TypeError):
+        pass
+    data = merged(files)
+    if cache_dir.is_dir():
+        tmp = cache_dir / f".{CONF_CACHE}.{os.getpid()}"
+        try:
+            blob = marshal.dumps((key, data))
+            with open(tmp, "wb") as fh:
+                fh.write(blob)
+            os.replace(tmp, cache)
+        except (OSError, ValueError):
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+    return data
+
+
 DEFAULT_CAPABILITIES = (
     "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "NET_BIND_SERVICE",
     "SETFCAP", "SETGID", "SETPCAP", "SETUID", "SYS_CHROOT",
@@ -162,10 +209,11 @@ def load(
     log_level: str = "warn",
 ) -> Config:
     files = conf_files("containers.conf", "CONTAINERS_CONF")
-    raw = merged(files)
+    run_root = Path(runroot) if runroot else xdg_runtime_dir() / "podctl"
+    raw = merged_cached(files, run_root)
     return Config(
         root=Path(root) if root else xdg_data_home() / "podctl",
-        runroot=Path(runroot) if runroot else xdg_runtime_dir() / "podctl",
+        runroot=run_root,
         runtime=runtime,
         log_level=log_level,
         files=tuple(files),

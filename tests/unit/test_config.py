@@ -1,3 +1,4 @@
+import os
 from pathlib import Path
 
 import pytest
@@ -64,3 +65,48 @@ def test_private_dir_mode(tmp_path: Path) -> None:
 def test_data_path_finds_templates() -> None:
     assert config.data_path("templates", "units").is_dir()
     assert config.data_path("man").is_dir()
+
+
+def test_conf_cache_hits_and_invalidates(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    conf = tmp_path / "c.conf"
+    conf.write_text('[engine]\nruntime = "crun"\n')
+    run = tmp_path / "run"
+    run.mkdir()
+    monkeypatch.setenv("CONTAINERS_CONF", str(conf))
+    assert config.load(runroot=str(run)).runtime_name == "crun"
+    assert (run / config.CONF_CACHE).is_file()
+    # A hit does not parse again.
+    monkeypatch.setattr(config, "merged", lambda files: pytest.fail("cache not used"))
+    assert config.load(runroot=str(run)).runtime_name == "crun"
+    monkeypatch.undo()
+    monkeypatch.setenv("CONTAINERS_CONF", str(conf))
+    # Same size, new content: the new mtime/ctime invalidates the cache.
+    conf.write_text('[engine]\nruntime = "runc"\n')
+    os.utime(conf, ns=(1, 1))
+    assert config.load(runroot=str(run)).runtime_name == "runc"
+    # Another file list (a drop-in appears) is another key.
+    other = tmp_path / "d.conf"
+    other.write_text('[engine]\nruntime = "other"\n')
+    monkeypatch.setenv("CONTAINERS_CONF", str(other))
+    assert config.load(runroot=str(run)).runtime_name == "other"
+
+
+def test_conf_cache_corrupt_or_unmarshalable(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    conf = tmp_path / "c.conf"
+    conf.write_text('[engine]\nruntime = "crun"\nwhen = 1979-05-27T07:32:00Z\n')
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / config.CONF_CACHE).write_bytes(b"garbage")
+    monkeypatch.setenv("CONTAINERS_CONF", str(conf))
+    cfg = config.load(runroot=str(run))
+    assert cfg.runtime_name == "crun" and cfg.raw["engine"]["when"].year == 1979
+    assert config.load(runroot=str(run)).raw["engine"]["when"].year == 1979
+    assert [p.name for p in run.iterdir()] == [config.CONF_CACHE]  # no temp file left
+
+
+def test_conf_cache_needs_existing_runroot(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    conf = tmp_path / "c.conf"
+    conf.write_text('[engine]\nruntime = "crun"\n')
+    monkeypatch.setenv("CONTAINERS_CONF", str(conf))
+    assert config.load(runroot=str(tmp_path / "missing")).runtime_name == "crun"
+    assert not (tmp_path / "missing").exists()
