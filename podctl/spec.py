@@ -32,7 +32,84 @@ class RestartPolicy(StrEnum):
 class SdNotify(StrEnum):
     CONTAINER = "container"
     CONMON = "conmon"
+    HEALTHY = "healthy"
     IGNORE = "ignore"
+
+
+class HealthOnFailure(StrEnum):
+    NONE = "none"
+    KILL = "kill"
+    RESTART = "restart"
+    STOP = "stop"
+
+
+@dataclass(frozen=True)
+class Healthcheck:
+    """podman's healthcheck: TEST is ["CMD-SHELL", CMD] or ["CMD", ARG...]; () = the image's test.
+
+    Durations are seconds; an interval of 0 means "never run on a timer" (podman's "disable").
+    """
+
+    test: tuple[str, ...] = ()
+    interval: float = 30.0
+    timeout: float = 30.0
+    retries: int = 3
+    start_period: float = 0.0
+    on_failure: HealthOnFailure = HealthOnFailure.NONE
+
+    def __post_init__(self) -> None:
+        if self.test and self.test[0] not in ("CMD", "CMD-SHELL", "NONE"):
+            raise InvalidSpec(f"healthcheck test {list(self.test)}: must start with CMD or CMD-SHELL")
+        if self.test and self.test[0] != "NONE" and len(self.test) < 2:
+            raise InvalidSpec("--health-cmd: the healthcheck command must not be empty")
+        if self.retries < 1:
+            raise InvalidSpec("--health-retries must be 1 or greater")
+        if self.timeout < 1:
+            raise InvalidSpec("--health-timeout must be at least 1 second")
+        if self.interval and self.interval < 1:
+            raise InvalidSpec("--health-interval must be at least 1 second")
+        if self.start_period < 0:
+            raise InvalidSpec("--health-start-period must be 0 seconds or greater")
+        try:
+            HealthOnFailure(self.on_failure)
+        except ValueError as e:
+            raise InvalidSpec(
+                f"--health-on-failure={self.on_failure}: must be none, kill, restart or stop"
+            ) from e
+
+    @property
+    def argv(self) -> tuple[str, ...]:
+        """What to exec in the container."""
+        if not self.test or self.test[0] == "NONE":
+            return ()
+        if self.test[0] == "CMD-SHELL":
+            return ("/bin/sh", "-c", " ".join(self.test[1:]))
+        return self.test[1:]
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Healthcheck:
+        return cls(**{**d, "test": tuple(d.get("test") or ()),
+                      "on_failure": HealthOnFailure(d.get("on_failure") or "none")})  # fmt: skip
+
+
+_DURATION_RE = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
+_UNIT_SECS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def parse_duration(value: str, flag: str) -> float:
+    """A Go duration ("30s", "1m30s", "500ms"; "0" or "disable" is 0) in seconds."""
+    v = value.strip()
+    if v in ("0", "disable"):
+        return 0.0
+    pos, total = 0, 0.0
+    for m in _DURATION_RE.finditer(v):
+        if m.start() != pos:
+            break
+        total += float(m.group(1)) * _UNIT_SECS[m.group(2)]
+        pos = m.end()
+    if not v or pos != len(v):
+        raise InvalidSpec(f"{flag} {value!r}: invalid duration (use e.g. 30s, 1m30s, 500ms)")
+    return total
 
 
 @dataclass(frozen=True)
@@ -108,6 +185,8 @@ class ContainerSpec:
     stop_signal: str | None = None
     stop_timeout: int = 10
     sdnotify: SdNotify = SdNotify.CONTAINER
+    healthcheck: Healthcheck | None = None
+    no_healthcheck: bool = False  # --no-healthcheck / --health-cmd=none: also the image's
     pod: str | None = None
     log_driver: str = "k8s-file"
     pull: str = "missing"
@@ -128,6 +207,9 @@ class ContainerSpec:
             raise InvalidSpec(f"--userns={self.userns}: only keep-id and host are supported")
         if self.stop_timeout < 0:
             raise InvalidSpec("--stop-timeout must not be negative")
+        if self.sdnotify == SdNotify.HEALTHY and (self.no_healthcheck or (
+                self.healthcheck is not None and self.healthcheck.test[:1] == ("NONE",))):
+            raise InvalidSpec("--sdnotify=healthy requires a healthcheck")
         seen: set[str] = set()
         for m in self.mounts:
             if m.destination in seen:
@@ -152,6 +234,8 @@ class ContainerSpec:
                 d[key] = tuple(d[key])
         d["restart_policy"] = RestartPolicy(d.get("restart_policy", "no"))
         d["sdnotify"] = SdNotify(d.get("sdnotify", "container"))
+        if d.get("healthcheck") is not None:
+            d["healthcheck"] = Healthcheck.from_dict(d["healthcheck"])
         known = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in d.items() if k in known})
 

@@ -87,10 +87,22 @@ def _run_options(f: Callable[..., Any]) -> Callable[..., Any]:
         click.option("-m", "--memory", help="Memory limit (ignored with a warning: no rootless cgroups here)"),
         click.option("--cpus", type=float, help="Number of CPUs (ignored with a warning: no rootless cgroups here)"),
         click.option("--pids-limit", type=int, help="Tune the container's pids limit (ignored with a warning)"),
+        # Quadlet units always pass --cgroups=split; podctl places no container in its own
+        # cgroup rootless, so every mode behaves the same here (see podctl-run(1)).
+        click.option("--cgroups", type=click.Choice(["enabled", "disabled", "no-conmon", "split"]),
+                     default="enabled", show_default=True, help="Cgroup mode (accepted for podman compatibility)"),
         click.option("--stop-signal", help="Signal to stop a container (default SIGTERM)"),
         click.option("--stop-timeout", type=int, default=10, show_default=True, help="Timeout to stop a container"),
-        click.option("--sdnotify", type=click.Choice(["container", "conmon", "ignore"]), default="container",
-                     show_default=True, help="Who sends READY=1 to systemd's NOTIFY_SOCKET"),
+        click.option("--sdnotify", type=click.Choice(["container", "conmon", "healthy", "ignore"]), default="container",
+                     show_default=True, help="Who sends READY=1 to systemd's NOTIFY_SOCKET (healthy: once the first healthcheck passes)"),
+        click.option("--health-cmd", metavar="COMMAND", help="Command to run to check health ('none' disables the image's)"),
+        click.option("--health-interval", metavar="DURATION", help="Time between health checks, 0 or disable for none [30s]"),
+        click.option("--health-retries", type=int, help="Consecutive failures needed to report unhealthy [3]"),
+        click.option("--health-start-period", metavar="DURATION", help="Time to bootstrap before failures count [0s]"),
+        click.option("--health-timeout", metavar="DURATION", help="Maximum time a health check may take [30s]"),
+        click.option("--health-on-failure", type=click.Choice(["none", "kill", "restart", "stop"]),
+                     help="Action when the container becomes unhealthy [none]"),
+        click.option("--no-healthcheck", is_flag=True, help="Disable healthchecks, also the image's"),
         click.option("--pull", default="missing", show_default=True, help="Pull image policy: always, missing, never, newer"),
         click.option("--log-driver", default="k8s-file", show_default=True, help="Logging driver: k8s-file, journald, none"),
         click.option("--rm", "remove", is_flag=True, help="Remove the container when it exits"),
@@ -177,6 +189,14 @@ def build_spec(image: str, command: Sequence[str], kw: dict[str, Any]) -> Any:
     )
 
     policy, retries = parse_restart(kw["restart"])
+    healthcheck, no_healthcheck = None, False
+    if any(kw.get(k) is not None for k in ("health_cmd", "health_interval", "health_retries",
+           "health_start_period", "health_timeout", "health_on_failure")) or kw.get("no_healthcheck"):  # fmt: skip
+        from podctl.engine.health import from_flags
+
+        healthcheck, no_healthcheck = from_flags(
+            kw["health_cmd"], kw["health_interval"], kw["health_timeout"], kw["health_retries"],
+            kw["health_start_period"], kw["health_on_failure"], kw["no_healthcheck"])  # fmt: skip
     mounts = [parse_volume(v) for v in kw["volumes"]]
     mounts += [parse_mount(m) for m in kw["mounts"]]
     mounts += [parse_tmpfs(t) for t in kw["tmpfs"]]
@@ -232,6 +252,8 @@ def build_spec(image: str, command: Sequence[str], kw: dict[str, Any]) -> Any:
         stop_signal=kw["stop_signal"],
         stop_timeout=kw["stop_timeout"],
         sdnotify=SdNotify(kw["sdnotify"]),
+        healthcheck=healthcheck,
+        no_healthcheck=no_healthcheck,
         pull=kw["pull"],
         log_driver=kw["log_driver"],
         create_command=tuple(["podctl", *sys.argv[1:]]),

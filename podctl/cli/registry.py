@@ -47,6 +47,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "cp": ("podctl.cli.container:cp", "Copy files/folders between a container and the local filesystem"),
     "port": ("podctl.cli.container:port", "List port mappings or a specific mapping for the container"),
     "rename": ("podctl.cli.container:rename", "Rename an existing container"),
+    "healthcheck": ("podctl.cli.healthcheck:healthcheck", "Manage health checks on containers"),
     "volume": ("podctl.cli.volume:volume", "Manage volumes"),
     # pods
     "pod": ("podctl.cli.pod:pod", "Manage pods"),

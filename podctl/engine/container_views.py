@@ -30,7 +30,9 @@ def iso(ts: float) -> str:
 def status_text(rec: ContainerRecord, now: float | None = None) -> str:
     now = now or time.time()
     if rec.state in (State.RUNNING, State.STOPPING):
-        return f"Up {human_duration(now - rec.started_at)}"
+        health = _health(rec)
+        suffix = f" ({health['Status']})" if health else ""
+        return f"Up {human_duration(now - rec.started_at)}{suffix}"
     if rec.state == State.EXITED:
         return f"Exited ({rec.exit_code}) {human_duration(now - rec.finished_at)} ago"
     if rec.state == State.REMOVING:
@@ -38,6 +40,15 @@ def status_text(rec: ContainerRecord, now: float | None = None) -> str:
     if rec.state == State.CONFIGURED:
         return "Initialized"
     return "Created"
+
+
+def _health(rec: ContainerRecord) -> dict[str, Any] | None:
+    """podman's State.Health (see podctl.engine.health); None without a healthcheck."""
+    if not rec.spec.get("healthcheck"):
+        return None
+    h = rec.extra.get("health") or {}
+    return {"Status": h.get("Status") or "starting", "FailingStreak": int(h.get("FailingStreak") or 0),
+            "Log": list(h.get("Log") or [])}  # fmt: skip
 
 
 def podman_state(rec: ContainerRecord) -> str:
@@ -168,6 +179,7 @@ def inspect(cfg: Config, rec: ContainerRecord, spec: ContainerSpec, runtime_path
             "FinishedAt": iso(rec.finished_at),
             "CheckpointedAt": ZERO_TIME,
             "RestoredAt": ZERO_TIME,
+            **({"Health": h} if (h := _health(rec)) else {}),
         },
         "Image": rec.image_id,
         "ImageDigest": rec.extra.get("image_digest", ""),
@@ -229,6 +241,11 @@ def inspect(cfg: Config, rec: ContainerRecord, spec: ContainerSpec, runtime_path
             "Timeout": 0,
             "Passwd": True,
             "sdNotifyMode": str(spec.sdnotify),
+            **({"Healthcheck": {"Test": list(hc.test), "StartPeriod": int(hc.start_period * 1e9),
+                                "Interval": int(hc.interval * 1e9), "Timeout": int(hc.timeout * 1e9),
+                                "Retries": hc.retries},
+                "HealthcheckOnFailureAction": str(hc.on_failure)}
+               if (hc := spec.healthcheck) else {}),  # fmt: skip
         },
         "HostConfig": {
             "Binds": [f"{m.source}:{m.destination}:{'ro' if m.read_only else 'rw'},rprivate,rbind"

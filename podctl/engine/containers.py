@@ -181,6 +181,11 @@ def create(cfg: Config, opts: CreateOptions) -> ContainerRecord:
         from podctl.engine import network
 
         network.check_ports(spec.network, spec.ports)  # a taken port: fail before anything exists
+    if spec.healthcheck is not None or spec.no_healthcheck or img_cfg.get("Healthcheck") or spec.sdnotify == "healthy":
+        from podctl.engine import health
+
+        spec = health.effective(spec, img_cfg)
+        health.check_sdnotify(spec)
     args = ocispec.process_args(spec, img_cfg)
     caps = ocispec.capabilities(spec, cfg.default_capabilities)
     if opts.replace and spec.name and db.name_taken(spec.name):
@@ -284,12 +289,17 @@ def run(cfg: Config, opts: RunOptions) -> ContainerRecord:
     if opts.detach:
         with lc.locked(cfg, rec.id):
             try:
-                return lc.start(cfg, db, rec)
+                started = lc.start(cfg, db, rec)
             except PodctlError:
                 if spec.remove:
                     with contextlib.suppress(Exception):
                         lc.remove_locked(cfg, db, rec, volumes=True)
                 raise
+        if spec.sdnotify == "healthy" and os.environ.get("NOTIFY_SOCKET"):
+            from podctl.engine import health
+
+            health.wait_healthy(cfg, started)
+        return started
     if lc.direct_run_ok(rec):
         raise ContainerExit(lc.run_direct(cfg, db, rec))
     return _run_attached(cfg, db, rec)

@@ -362,6 +362,10 @@ def start_created(cfg: Config, db: StateDB, rec: ContainerRecord) -> ContainerRe
 
     runtime(cfg).start(rec.id)
     rec = db.update_container(rec.id, state=State.RUNNING, started_at=time.time(), finished_at=0.0)
+    if rec.spec.get("healthcheck"):
+        from podctl.engine import health
+
+        rec = health.schedule(cfg, db, rec)
     spec = spec_of(rec)
     if spec.sdnotify == SdNotify.CONMON and os.environ.get("NOTIFY_SOCKET"):
         notify_ready(os.environ["NOTIFY_SOCKET"], rec.conmon_pid)
@@ -413,7 +417,9 @@ def _after_failed_start(cfg: Config, db: StateDB, rec: ContainerRecord) -> None:
 
 def wait_exit(paths: ContainerPaths, timeout: float, conmon_pid: int = 0) -> int | None:
     deadline = time.monotonic() + timeout
-    delay = 0.005
+    # Short adaptive polling: a read of the exit file costs microseconds, while a 100 ms step
+    # added up to ~half a step of latency to every stop/rm.
+    delay = 0.002
     while True:
         code = paths.exit_code()
         if code is not None:
@@ -423,7 +429,25 @@ def wait_exit(paths: ContainerPaths, timeout: float, conmon_pid: int = 0) -> int
         if time.monotonic() >= deadline:
             return None
         time.sleep(delay)
-        delay = min(delay * 2, 0.1)
+        delay = min(delay * 1.5, 0.02)
+
+
+def _signal(cfg: Config, rec: ContainerRecord, sig: int, *, running: bool) -> None:
+    """Signal a running container's init process.
+
+    Inside the user namespace (after `userns.join`) the container processes are ours: one
+    kill(2) instead of a `runc kill` process (10-25 ms). runc kill does the same kill(2) on the
+    init pid; it stays the path for anything else (created containers, no pid, outside the ns).
+    """
+    if running and rec.pid and os.getuid() == 0 and pid_alive(rec.pid):
+        try:
+            os.kill(rec.pid, sig)
+            return
+        except ProcessLookupError:
+            raise NotFound(f"container {rec.id} is not running") from None
+        except PermissionError:
+            pass
+    runtime(cfg).kill(rec.id, sig)
 
 
 def stop(cfg: Config, db: StateDB, rec: ContainerRecord, timeout: int | None, sig: int | None = None) -> ContainerRecord:
@@ -438,22 +462,22 @@ def stop(cfg: Config, db: StateDB, rec: ContainerRecord, timeout: int | None, si
             # It exited on its own just now: a pending exit command must not restart it.
             return db.update_container(rec.id, stopped_by_user=True)
     spec = spec_of(rec)
+    running = rec.state in (State.RUNNING, State.STOPPING)
     rec = db.update_container(rec.id, state=State.STOPPING, stopped_by_user=True)
     paths = ContainerPaths.of(cfg, rec.id)
-    rt = runtime(cfg)
     t = spec.stop_timeout if timeout is None else timeout
     first = sig or parse_signal(spec.stop_signal or "TERM")
     code = None
     if t > 0:
         with contextlib.suppress(NotFound):
-            rt.kill(rec.id, first)
+            _signal(cfg, rec, first, running=running)
         code = wait_exit(paths, t, rec.conmon_pid)
         if code is None:
             warn("StopSignal %s failed to stop container %s in %d seconds, resorting to SIGKILL",
                  first, rec.name, t)  # fmt: skip
     if code is None:
         with contextlib.suppress(NotFound):
-            rt.kill(rec.id, 9)
+            _signal(cfg, rec, 9, running=running)
         code = wait_exit(paths, 10, rec.conmon_pid)
     return cleanup_locked(cfg, db, rec, code, from_exit_command=False)
 
@@ -468,6 +492,10 @@ def cleanup_locked(cfg: Config, db: StateDB, rec: ContainerRecord, code: int | N
     paths = ContainerPaths.of(cfg, rec.id)
     if code is None:
         code = paths.exit_code()
+    if rec.spec.get("healthcheck"):
+        from podctl.engine import health
+
+        health.unschedule(rec)
     spec = spec_of(rec)
     if rec.state in (State.RUNNING, State.STOPPING, State.CREATED) and not spec.remove:
         rec = db.update_container(
@@ -531,6 +559,10 @@ def remove_locked(cfg: Config, db: StateDB, rec: ContainerRecord, *, volumes: bo
     from podctl.runtime import rootfs
 
     paths = ContainerPaths.of(cfg, rec.id)
+    if rec.spec.get("healthcheck"):
+        from podctl.engine import health
+
+        health.unschedule(rec)
     with contextlib.suppress(Exception):
         runtime(cfg).forget(rec.id)
     _detach_network(cfg, db, rec)

@@ -21,7 +21,7 @@ from podctl.kube.model import (
     VolumeKind,
 )
 from podctl.kube.quantity import parse_quantity
-from podctl.spec import ContainerSpec, Mount, MountType, RestartPolicy
+from podctl.spec import ContainerSpec, Healthcheck, HealthOnFailure, Mount, MountType, RestartPolicy
 
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 ENV_NAME = re.compile(r"^[-._a-zA-Z][-._a-zA-Z0-9]*$")
@@ -359,6 +359,20 @@ def _probe_port(o: Obj, ports: tuple[ContainerPort, ...]) -> int:
     return raw or 0
 
 
+def _healthcheck(probes: tuple[Probe, ...]) -> Healthcheck | None:
+    """The probe that becomes the container's healthcheck: liveness, else startup, else
+    readiness (as KubeContainer.healthcheck); liveness/startup failures restart it."""
+    for kind in (ProbeKind.LIVENESS, ProbeKind.STARTUP, ProbeKind.READINESS):
+        for p in probes:
+            if p.kind == kind:
+                return Healthcheck(
+                    test=p.test, interval=float(max(p.period, 1)), timeout=float(max(p.timeout, 1)),
+                    retries=max(p.failure_threshold, 1), start_period=float(p.initial_delay),
+                    on_failure=HealthOnFailure(p.on_failure),
+                )  # fmt: skip
+    return None
+
+
 def _probe(c: Obj, key: str, kind: ProbeKind, ports: tuple[ContainerPort, ...]) -> Probe | None:
     o = c.obj(key)
     if o is None:
@@ -500,7 +514,7 @@ def translate_container(
             privileged=bool(sec.get("privileged")), read_only=bool(sec.get("read_only")),
             security_opt=sec["security_opt"], memory=memory, cpus=cpus,  # type: ignore[arg-type]
             stop_signal=stop_signal, pod=pod.name, pull=PULL.get(policy or "", "missing"),
-            **extra,
+            healthcheck=_healthcheck(probes), **extra,
         )  # fmt: skip
     except InvalidSpec as e:
         c.error(None, e.message)

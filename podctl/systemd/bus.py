@@ -153,6 +153,24 @@ def _no_manager(detail: str) -> SystemdError:
     )
 
 
+def _auth() -> Any:
+    """EXTERNAL auth with our uid as the bus sees it: inside podctl's user namespace (uid 0
+    there) that is the uid mapped to 0, which the kernel reports to the bus daemon."""
+    from dbus_fast.auth import AuthExternal
+
+    uid = os.getuid()
+    try:
+        with open("/proc/self/uid_map") as f:
+            for line in f:
+                inside, outside, _count = (int(x) for x in line.split())
+                if inside <= uid < inside + _count:
+                    uid = outside + uid - inside
+                    break
+    except (OSError, ValueError):
+        pass
+    return AuthExternal(uid=uid)
+
+
 async def _connect() -> Any:
     import asyncio
 
@@ -166,7 +184,7 @@ async def _connect() -> Any:
             raise _no_manager(f"{sock} does not exist")
     try:
         return await asyncio.wait_for(
-            MessageBus(bus_address=addr, bus_type=BusType.SESSION).connect(), 10
+            MessageBus(bus_address=addr, bus_type=BusType.SESSION, auth=_auth()).connect(), 10
         )
     except (TimeoutError, OSError) as e:
         raise _no_manager(str(e) or type(e).__name__) from e

@@ -31,8 +31,12 @@ def start_periodic(
     *,
     description: str = "",
     env: Mapping[str, str] | None = None,
+    kill_mode: str = "",
 ) -> JobResult:
-    """Run ARGV every INTERVAL seconds (measured from the end of the previous run)."""
+    """Run ARGV every INTERVAL seconds (measured from the end of the previous run).
+
+    KILL_MODE=process leaves what a run started (a restarted container's conmon) alive when
+    the run ends."""
     if not argv or not argv[0].startswith("/"):
         raise InvalidSpec(
             f"timer {name}: the command must start with an absolute path, not {argv[:1]}"
@@ -53,6 +57,8 @@ def start_periodic(
         ("Type", "s", "oneshot"),
         ("ExecStart", "a(sasb)", [(argv[0], list(argv), False)]),
     ]
+    if kill_mode:
+        service_props.append(("KillMode", "s", kill_mode))
     if env:
         service_props.append(("Environment", "as", [f"{k}={v}" for k, v in env.items()]))
     job = bus.start_transient_unit(timer, timer_props, [(service, service_props)])
