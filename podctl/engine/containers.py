@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -300,9 +301,15 @@ def run(cfg: Config, opts: RunOptions) -> ContainerRecord:
 
             health.wait_healthy(cfg, started)
         return started
-    if lc.direct_run_ok(rec):
-        raise ContainerExit(lc.run_direct(cfg, db, rec))
-    return _run_attached(cfg, db, rec)
+    try:
+        if lc.direct_run_ok(rec):
+            raise ContainerExit(lc.run_direct(cfg, db, rec))
+        return _run_attached(cfg, db, rec)
+    finally:
+        if spec.remove:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            lc.empty_trash_detached(cfg)
 
 
 def start_attached(cfg: Config, ref: str) -> ContainerRecord:
