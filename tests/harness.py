@@ -108,6 +108,17 @@ class User:
     def popen(self, argv: Sequence[str], env: Mapping[str, str] | None = None, **kw: Any) -> subprocess.Popen[Any]:
         return subprocess.Popen(self.argv(argv), env=self.env(env), cwd="/", **kw)
 
+    def readable_copy(self, path: Path) -> Path:
+        """A copy of a test helper script the user can read: CI's clone may sit in a tree the
+        user cannot enter (e.g. under /root)."""
+        dest_dir = self.mkdir(self.home / ".cache" / "podctl-tests" / "helpers", 0o755)
+        dest = dest_dir / path.name
+        shutil.copyfile(path, dest)
+        dest.chmod(0o644)
+        if self.drop:
+            os.chown(dest, self.uid, self.gid)
+        return dest
+
     def mkdir(self, path: Path, mode: int = 0o700) -> Path:
         """Create PATH and any missing parents, all owned by the user."""
         missing = []

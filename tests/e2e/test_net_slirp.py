@@ -47,7 +47,7 @@ def _ensure_pause(p: Podctl) -> None:
 def up(p: Podctl, name: str, *args: str, inside: bool = False) -> dict[str, Any]:
     """Run `net_helpers.py up` as the test user (outside the user namespace unless INSIDE)."""
     _ensure_pause(p)
-    argv = [_python(p), str(HELPER), "up", str(p.runroot), name, *args]
+    argv = [_python(p), str(p.user.readable_copy(HELPER)), "up", str(p.runroot), name, *args]
     proc = p.run("unshare", *argv) if inside else p.user.run(argv)
     if proc.returncode not in (0, 3):
         raise AssertionError(f"net_helpers up failed ({proc.returncode}): {proc.stderr}")
@@ -58,7 +58,7 @@ def up(p: Podctl, name: str, *args: str, inside: bool = False) -> dict[str, Any]
 
 def down(p: Podctl, data: dict[str, Any]) -> None:
     payload = json.dumps({k: data[k] for k in ("state", "servers")})
-    proc = p.user.run([_python(p), str(HELPER), "down", str(p.runroot), payload])
+    proc = p.user.run([_python(p), str(p.user.readable_copy(HELPER)), "down", str(p.runroot), payload])
     assert proc.returncode == 0, proc.stderr
 
 
