@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from podctl.errors import InvalidSpec
-from podctl.systemd.unitfile import Kind, Line, UnitFile, parse_bool, split_words
+from podctl.systemd.unitfile import Kind, Line, UnitFile, c_quote, parse_bool, split_words
 
 
 class QuadletError(Exception):
@@ -166,21 +166,4 @@ def quote_word(word: str) -> str:
     (Quadlet values are meant to use them), anything with blanks or quotes is C-quoted."""
     if word and _SAFE.match(word) and all(ord(c) >= 32 for c in word):
         return word
-    out = ['"']
-    for c in word:
-        if c == '"':
-            out.append('\\"')
-        elif c == "\\":
-            out.append("\\\\")
-        elif c == "\n":
-            out.append("\\n")
-        elif c == "\t":
-            out.append("\\t")
-        elif c == "\r":
-            out.append("\\r")
-        elif ord(c) < 32:
-            out.append(f"\\x{ord(c):02x}")
-        else:
-            out.append(c)
-    out.append('"')
-    return "".join(out)
+    return c_quote(word)

@@ -431,13 +431,14 @@ def escape_exec_arg(arg: str) -> str:
     if arg == "":
         return '""'
     if any(c in arg for c in ' \t"') or any(ord(c) < 32 for c in arg):
-        return _go_quote(arg)
+        return c_quote(arg)
     if "'" in arg:
-        return _go_quote(arg)  # a bare ' would open a quote for systemd
+        return c_quote(arg)  # a bare ' would open a quote for systemd
     return arg.replace("\\", "\\\\")
 
 
-def _go_quote(s: str) -> str:
+def c_quote(s: str) -> str:
+    """Go's strconv.Quote for an Exec*= word (systemd reads C escapes inside quotes)."""
     out = ['"']
     for c in s:
         if c == '"':
