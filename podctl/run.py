@@ -10,7 +10,8 @@ import os
 import shlex
 import shutil
 import subprocess
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import IO, Any
 
 from podctl.errors import RuntimeFailed
@@ -44,6 +45,17 @@ def _describe(argv: Sequence[str]) -> str:
     return shlex.join([str(a) for a in argv])
 
 
+@contextmanager
+def _starting(argv: Sequence[str]) -> Iterator[None]:
+    """OSError from exec, as RuntimeFailed naming the program and the whole argv."""
+    try:
+        yield
+    except FileNotFoundError as e:
+        raise RuntimeFailed(f"{argv[0]}: command not found (running: {_describe(argv)})") from e
+    except PermissionError as e:
+        raise RuntimeFailed(f"{argv[0]}: permission denied (running: {_describe(argv)})") from e
+
+
 def run(
     argv: Sequence[str],
     *,
@@ -60,21 +72,18 @@ def run(
     argv = [str(a) for a in argv]
     log.debug("run: %s", _describe(argv))
     try:
-        proc = subprocess.run(
-            argv,
-            input=input,
-            capture_output=capture,
-            env=_child_env(env),
-            cwd=cwd,
-            timeout=timeout,
-            text=text,
-            check=False,
-            **kwargs,
-        )
-    except FileNotFoundError as e:
-        raise RuntimeFailed(f"{argv[0]}: command not found (running: {_describe(argv)})") from e
-    except PermissionError as e:
-        raise RuntimeFailed(f"{argv[0]}: permission denied (running: {_describe(argv)})") from e
+        with _starting(argv):
+            proc = subprocess.run(
+                argv,
+                input=input,
+                capture_output=capture,
+                env=_child_env(env),
+                cwd=cwd,
+                timeout=timeout,
+                text=text,
+                check=False,
+                **kwargs,
+            )
     except subprocess.TimeoutExpired as e:
         raise RuntimeFailed(f"timed out after {timeout}s: {_describe(argv)}") from e
     if check and proc.returncode != 0:
@@ -105,7 +114,7 @@ def spawn(
     """Start a program in the background; the caller owns the Popen."""
     argv = [str(a) for a in argv]
     log.debug("spawn: %s", _describe(argv))
-    try:
+    with _starting(argv):
         return subprocess.Popen(
             argv,
             env=_child_env(env),
@@ -115,10 +124,6 @@ def spawn(
             stderr=stderr,
             **kwargs,
         )
-    except FileNotFoundError as e:
-        raise RuntimeFailed(f"{argv[0]}: command not found (running: {_describe(argv)})") from e
-    except PermissionError as e:
-        raise RuntimeFailed(f"{argv[0]}: permission denied (running: {_describe(argv)})") from e
 
 
 def subprocess_devnull() -> int:
