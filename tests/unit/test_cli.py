@@ -104,3 +104,27 @@ def test_man_pages_render_cleanly() -> None:
     for page in sorted(data_path("man").glob("*.1")):
         p = subprocess.run([groff, "-man", "-Tutf8", "-ww", "-z", str(page)], capture_output=True, text=True)
         assert p.returncode == 0 and not p.stderr.strip(), f"{page.name}: {p.stderr}"
+
+
+def test_man_page_for_every_subcommand() -> None:
+    """`podctl GROUP SUB` has podctl-GROUP-SUB.1 (aliases point to the page they share)."""
+    import click
+
+    from podctl.config import data_path
+
+    man = data_path("man")
+    missing = []
+
+    def walk(path: list[str], cmd: click.Command) -> None:
+        if not (man / f"podctl-{'-'.join(path)}.1").is_file():
+            missing.append(" ".join(path))
+        if isinstance(cmd, click.Group):
+            ctx = click.Context(cmd)
+            for sub in cmd.list_commands(ctx):
+                child = cmd.get_command(ctx, sub)
+                assert child is not None
+                walk([*path, sub], child)
+
+    for name, (target, _help) in COMMANDS.items():
+        walk([name], climain.load_attr(target))
+    assert not missing, f"no man page for: {', '.join(missing)}"
