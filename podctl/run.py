@@ -17,6 +17,8 @@ from typing import IO, Any
 from podctl.errors import RuntimeFailed
 from podctl.log import log
 
+DEVNULL = subprocess.DEVNULL
+
 # Debian puts runc and a few helpers in sbin, which an ordinary user's PATH often lacks.
 _EXTRA_PATH = ("/usr/local/sbin", "/usr/sbin", "/sbin", "/usr/libexec/podman", "/usr/lib/podman")
 
@@ -34,14 +36,14 @@ def which(name: str) -> str | None:
 def _child_env(env: Mapping[str, str] | None) -> dict[str, str] | None:
     """Children never inherit systemd's NOTIFY_SOCKET: under a Type=notify unit it is podctl's
     to answer, and runc would try to proxy it itself (and fail or wait for READY=1)."""
-    if env is not None:
-        return dict(env)
-    if "NOTIFY_SOCKET" not in os.environ:
-        return None
-    return {k: v for k, v in os.environ.items() if k != "NOTIFY_SOCKET"}
+    if env is None:
+        if "NOTIFY_SOCKET" not in os.environ:
+            return None
+        env = os.environ
+    return {k: v for k, v in env.items() if k != "NOTIFY_SOCKET"}
 
 
-def _describe(argv: Sequence[str]) -> str:
+def describe(argv: Sequence[str]) -> str:
     return shlex.join([str(a) for a in argv])
 
 
@@ -51,9 +53,9 @@ def _starting(argv: Sequence[str]) -> Iterator[None]:
     try:
         yield
     except FileNotFoundError as e:
-        raise RuntimeFailed(f"{argv[0]}: command not found (running: {_describe(argv)})") from e
+        raise RuntimeFailed(f"{argv[0]}: command not found (running: {describe(argv)})") from e
     except PermissionError as e:
-        raise RuntimeFailed(f"{argv[0]}: permission denied (running: {_describe(argv)})") from e
+        raise RuntimeFailed(f"{argv[0]}: permission denied (running: {describe(argv)})") from e
 
 
 def run(
@@ -70,7 +72,7 @@ def run(
 ) -> subprocess.CompletedProcess[Any]:
     """Run a program to completion; raise RuntimeFailed (with the argv) when it fails."""
     argv = [str(a) for a in argv]
-    log.debug("run: %s", _describe(argv))
+    log.debug("run: %s", describe(argv))
     try:
         with _starting(argv):
             proc = subprocess.run(
@@ -85,7 +87,7 @@ def run(
                 **kwargs,
             )
     except subprocess.TimeoutExpired as e:
-        raise RuntimeFailed(f"timed out after {timeout}s: {_describe(argv)}") from e
+        raise RuntimeFailed(f"timed out after {timeout}s: {describe(argv)}") from e
     if check and proc.returncode != 0:
         raise failure(argv, proc.returncode, proc.stderr if capture else None)
     return proc
@@ -98,7 +100,7 @@ def failure(argv: Sequence[str], code: int, stderr: str | bytes | None) -> Runti
             stderr = stderr.decode(errors="replace")
         lines = stderr.strip().splitlines()
         detail = ": " + " / ".join(lines[-5:])
-    return RuntimeFailed(f"`{_describe(argv)}` exited with status {code}{detail}")
+    return RuntimeFailed(f"`{describe(argv)}` exited with status {code}{detail}")
 
 
 def spawn(
@@ -113,7 +115,7 @@ def spawn(
 ) -> subprocess.Popen[Any]:
     """Start a program in the background; the caller owns the Popen."""
     argv = [str(a) for a in argv]
-    log.debug("spawn: %s", _describe(argv))
+    log.debug("spawn: %s", describe(argv))
     with _starting(argv):
         return subprocess.Popen(
             argv,
@@ -124,7 +126,3 @@ def spawn(
             stderr=stderr,
             **kwargs,
         )
-
-
-def subprocess_devnull() -> int:
-    return subprocess.DEVNULL

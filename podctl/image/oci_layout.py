@@ -186,9 +186,9 @@ class LayoutWriter:
 
 
 def busybox_applets(busybox: str = "/bin/busybox") -> list[str]:
-    import subprocess
+    from podctl import run as gateway
 
-    out = subprocess.run([busybox, "--list-full"], capture_output=True, text=True, check=True)
+    out = gateway.run([busybox, "--list-full"])
     return [line.strip() for line in out.stdout.splitlines() if line.strip()]
 
 

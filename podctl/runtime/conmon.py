@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -113,15 +112,11 @@ def create(
     sync_r, sync_w = os.pipe()
     child_env = dict(os.environ if env is None else env)
     child_env["_OCI_SYNCPIPE"] = str(sync_w)
-    child_env.pop("NOTIFY_SOCKET", None)
     # Not a pipe for stderr: the monitor keeps it open for as long as the container runs.
     errfile = tempfile.TemporaryFile()
     try:
         # conmon forks and its first process exits at once; the monitor lives on, reparented.
-        proc = gateway.spawn(
-            cmd, env=child_env, pass_fds=(sync_w,), stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL, stderr=errfile, start_new_session=True,
-        )  # fmt: skip
+        proc = gateway.spawn(cmd, env=child_env, pass_fds=(sync_w,), stderr=errfile, start_new_session=True)
     finally:
         os.close(sync_w)
     try:
@@ -136,7 +131,7 @@ def create(
         detail = err.decode(errors="replace").strip()
         raise RuntimeFailed(
             f"conmon failed to create the container{': ' + detail if detail else ''} "
-            f"(running: {gateway._describe(cmd)})"
+            f"(running: {gateway.describe(cmd)})"
         )
     pid = int(str(data.get("data", -1)))
     if pid < 0:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 from pathlib import Path
 
 from podctl import run as gateway
@@ -93,7 +92,7 @@ def _run_probe(cfg: Config, path: str) -> tuple[bool, str]:
         cid = f"podctl-probe-{os.getpid()}"
         root = cfg.runroot / "probe" / "state"
         argv = [path, "--root", str(root), "run", "--bundle", str(base), cid]
-        proc = gateway.run(argv, check=False, timeout=30, stdin=subprocess.DEVNULL)
+        proc = gateway.run(argv, check=False, timeout=30, stdin=gateway.DEVNULL)
         gateway.run([path, "--root", str(root), "delete", "--force", cid], check=False)
         if proc.returncode == 0:
             return True, ""

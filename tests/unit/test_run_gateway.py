@@ -26,3 +26,9 @@ def test_notify_socket_not_inherited(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("NOTIFY_SOCKET", "/run/x")
     out = gateway.run(["sh", "-c", "echo ${NOTIFY_SOCKET:-unset}"]).stdout
     assert out.strip() == "unset"
+
+
+def test_notify_socket_not_passed_in_explicit_env() -> None:
+    out = gateway.run(["sh", "-c", "echo ${NOTIFY_SOCKET:-unset} $X"],
+                      env={"NOTIFY_SOCKET": "/run/x", "X": "kept", "PATH": "/usr/bin:/bin"}).stdout  # fmt: skip
+    assert out.split() == ["unset", "kept"]
