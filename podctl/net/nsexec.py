@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from podctl.errors import RuntimeFailed
-from podctl.rootless import kernel
+from podctl.rootless import kernel, userns
 
 T = TypeVar("T")
 
@@ -42,26 +42,14 @@ def userns_fds(userns_pid: int | None) -> tuple[int, int] | None:
     """Open the user and mount namespaces of USERNS_PID (None when already in them)."""
     if not needs_userns_join(userns_pid):
         return None
-    try:
-        ufd = os.open(f"/proc/{userns_pid}/ns/user", os.O_RDONLY | os.O_CLOEXEC)
-    except OSError as e:
-        raise RuntimeFailed(f"cannot open the user namespace of pid {userns_pid}: {e.strerror}") from e
-    try:
-        mfd = os.open(f"/proc/{userns_pid}/ns/mnt", os.O_RDONLY | os.O_CLOEXEC)
-    except OSError as e:
-        os.close(ufd)
-        raise RuntimeFailed(f"cannot open the mount namespace of pid {userns_pid}: {e.strerror}") from e
-    return ufd, mfd
+    assert userns_pid is not None
+    return userns.open_ns_fds(userns_pid)
 
 
 def enter_userns(fds: tuple[int, int] | None) -> None:
     """In a single-threaded child: join the user namespace, then its mount namespace."""
-    if fds is None:
-        return
-    kernel.setns(fds[0], kernel.CLONE_NEWUSER)
-    kernel.setns(fds[1], kernel.CLONE_NEWNS)
-    os.close(fds[0])
-    os.close(fds[1])
+    if fds is not None:
+        userns.enter_ns_fds(fds)
 
 
 def enter_netns(netns_path: str) -> None:

@@ -161,29 +161,46 @@ def _create_pause() -> int:
     return pid
 
 
+def open_ns_fds(pid: int) -> tuple[int, int]:
+    """Open PID's user and mount namespaces (before a fork, so errors surface in the parent)."""
+    try:
+        ufd = os.open(f"/proc/{pid}/ns/user", os.O_RDONLY | os.O_CLOEXEC)
+    except OSError as e:
+        raise RuntimeFailed(f"cannot open the user namespace of pid {pid}: {e.strerror}") from e
+    try:
+        mfd = os.open(f"/proc/{pid}/ns/mnt", os.O_RDONLY | os.O_CLOEXEC)
+    except OSError as e:
+        os.close(ufd)
+        raise RuntimeFailed(f"cannot open the mount namespace of pid {pid}: {e.strerror}") from e
+    return ufd, mfd
+
+
+def enter_ns_fds(fds: tuple[int, int]) -> None:
+    """In a single-threaded process: join the user namespace, then its mount namespace; the
+    fds are closed either way."""
+    try:
+        kernel.setns(fds[0], kernel.CLONE_NEWUSER)
+        kernel.setns(fds[1], kernel.CLONE_NEWNS)
+    finally:
+        os.close(fds[0])
+        os.close(fds[1])
+
+
 def join(cfg: Config) -> None:
     """Move this (single-threaded) process into the pause process's user and mount namespace.
 
     After this the process is root inside the namespace with the subordinate ids mapped.
     A no-op when already inside, or when running as real root (no user namespace needed).
     """
-    if os.environ.get(_ENV_INSIDE) or is_host_root() or in_child_userns():
+    if os.environ.get(_ENV_INSIDE) or os.geteuid() == 0 or in_child_userns():  # host root needs no userns
         return
     ensure_private_dir(cfg.root)
     pid = ensure_pause(cfg)
+    fds = open_ns_fds(pid)
     try:
-        ufd = os.open(f"/proc/{pid}/ns/user", os.O_RDONLY | os.O_CLOEXEC)
-        mfd = os.open(f"/proc/{pid}/ns/mnt", os.O_RDONLY | os.O_CLOEXEC)
-    except OSError as e:
-        raise RuntimeFailed(f"cannot open the namespaces of pause process {pid}: {e}") from e
-    try:
-        kernel.setns(ufd, kernel.CLONE_NEWUSER)
-        kernel.setns(mfd, kernel.CLONE_NEWNS)
+        enter_ns_fds(fds)
     except OSError as e:
         raise RuntimeFailed(f"cannot join the user namespace of pause process {pid}: {e}") from e
-    finally:
-        os.close(ufd)
-        os.close(mfd)
     os.environ[_ENV_INSIDE] = str(pid)
 
 
@@ -224,7 +241,7 @@ def call_inside(cfg: Config, fn: Callable[[], Any]) -> Any:
     Joining is for good, so FN runs in a forked child and the caller stays where it is.
     An exception in the child comes back as RuntimeFailed with its message.
     """
-    if in_child_userns() or is_host_root():
+    if os.geteuid() == 0 or in_child_userns():
         return fn()
     ensure_pause(cfg)
     r, w = os.pipe()

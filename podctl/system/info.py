@@ -59,6 +59,7 @@ def gather(cfg: Config) -> dict[str, Any]:
     catatonit = host.tool("catatonit", ("--version",))
     seccomp = Path("/usr/share/containers/seccomp.json")
     reg_files = conf_files("registries.conf", "CONTAINERS_REGISTRIES_CONF")
+    cgroup_mode = host.cgroup_mode()
     return {
         "host": {
             "arch": host.arch(),
@@ -68,8 +69,8 @@ def gather(cfg: Config) -> dict[str, Any]:
             "kernel": host.kernel(),
             "cpus": host.cpus(),
             "memTotal": host.mem_total(),
-            "cgroupVersion": "v2" if host.cgroup_mode() == "v2" else "v1",
-            "cgroupMode": host.cgroup_mode(),
+            "cgroupVersion": "v2" if cgroup_mode == "v2" else "v1",
+            "cgroupMode": cgroup_mode,
             "cgroupControllers": [],
             "rootless": uid != 0,
             "user": {"uid": uid, "gid": gid},
