@@ -555,11 +555,9 @@ def login(cfg: Config, opts: LoginOptions) -> str:
     key = opts.registry.removeprefix("https://").removeprefix("http://").rstrip("/")
     host = key.split("/", 1)[0]
     conf = registries.load()
-    insecure = conf.insecure(host)
-    tls_verify = opts.tls_verify if opts.tls_verify is not None else not insecure
     creds = auth.Credentials(opts.username, opts.password)
-    client = RegistryClient(host, tls_verify=tls_verify, insecure=insecure and opts.tls_verify is not True,
-                            creds=creds)  # fmt: skip
+    client = RegistryClient.for_registry(host, insecure=conf.insecure(host), tls_verify=opts.tls_verify,
+                                         creds=creds)  # fmt: skip
     client.login_check()
     client.close()
     auth.store(key, creds, opts.authfile)

@@ -116,6 +116,15 @@ class RegistryClient:
         self._lock = threading.Lock()
         self._local = threading.local()
 
+    @classmethod
+    def for_registry(
+        cls, host: str, *, insecure: bool, tls_verify: bool | None, creds: Credentials | None
+    ) -> RegistryClient:
+        """A client for HOST, which registries.conf marks INSECURE or not; TLS_VERIFY is the
+        user's --tls-verify (None: as registries.conf says; True overrides `insecure`)."""
+        verify = tls_verify if tls_verify is not None else not insecure
+        return cls(host, tls_verify=verify, insecure=insecure and tls_verify is not True, creds=creds)
+
     # -- connections -----------------------------------------------------------------------------
 
     def _ssl_context(self) -> ssl.SSLContext:

@@ -102,9 +102,7 @@ def sha256_hex(data: bytes) -> str:
 
 def client_for(ref: Reference, insecure: bool, opts: PullOptions) -> RegistryClient:
     creds = opts.creds or auth.lookup(ref.name, opts.authfile)
-    tls_verify = opts.tls_verify if opts.tls_verify is not None else not insecure
-    return RegistryClient(ref.domain, tls_verify=tls_verify, insecure=insecure and opts.tls_verify is not True,
-                          creds=creds)  # fmt: skip
+    return RegistryClient.for_registry(ref.domain, insecure=insecure, tls_verify=opts.tls_verify, creds=creds)
 
 
 def pull(store: Store, text: str, opts: PullOptions) -> str:

@@ -45,10 +45,8 @@ def push(store: Store, source: str, destination: str | None, opts: PushOptions) 
     entry = conf.find(ref.name)
     if entry is not None and entry.blocked:
         raise RegistryError(f"registry {ref.domain} is blocked in registries.conf")
-    insecure = bool(entry and entry.insecure)
-    tls_verify = opts.tls_verify if opts.tls_verify is not None else not insecure
-    client = RegistryClient(
-        ref.domain, tls_verify=tls_verify, insecure=insecure and opts.tls_verify is not True,
+    client = RegistryClient.for_registry(
+        ref.domain, insecure=bool(entry and entry.insecure), tls_verify=opts.tls_verify,
         creds=opts.creds or auth.lookup(ref.name, opts.authfile),
     )  # fmt: skip
     manifest, raw = store.manifest(image_id)
