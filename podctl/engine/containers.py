@@ -1,7 +1,7 @@
 """Container verbs: one function per command, frozen Options in, frozen Reports out.
 
 Commands that touch mounts or subuid-owned files join the user's namespace first
-(`userns.join`), before any thread exists.
+(`lifecycle.join_userns`), before any thread exists.
 """
 
 from __future__ import annotations
@@ -30,19 +30,6 @@ from podctl.state.containers import ContainerRecord, State, StateDB
 
 if TYPE_CHECKING:
     from podctl.spec import ContainerSpec
-
-
-class _Userns:
-    """podctl.rootless.userns, loaded by the verbs that need it (not by ps/inspect/wait)."""
-
-    @staticmethod
-    def join(cfg: Config) -> None:
-        from podctl.rootless import userns as _u
-
-        _u.join(cfg)
-
-
-userns = _Userns()
 
 
 def _hex(nbytes: int) -> str:
@@ -149,7 +136,7 @@ def _each(cfg: Config, refs: Sequence[str], fn: Callable[[StateDB, ContainerReco
 
 
 def create(cfg: Config, opts: CreateOptions) -> ContainerRecord:
-    userns.join(cfg)
+    lc.join_userns(cfg)
     from podctl.image.api import PullPolicy
     from podctl.runtime import ocispec
     from podctl.spec import MountType
@@ -277,7 +264,7 @@ def _write_cidfile(path: str, cid: str) -> None:
 
 
 def start(cfg: Config, refs: Sequence[str], *, all_: bool = False) -> list[ItemReport]:
-    userns.join(cfg)
+    lc.join_userns(cfg)
     return _each(cfg, refs, lambda db, rec: lc.start(cfg, db, rec), all_=all_,
                  only=lambda r: r.state != State.RUNNING)  # fmt: skip
 
@@ -302,8 +289,10 @@ def run(cfg: Config, opts: RunOptions) -> ContainerRecord:
             health.wait_healthy(cfg, started)
         return started
     try:
-        if lc.direct_run_ok(rec):
-            raise ContainerExit(lc.run_direct(cfg, db, rec))
+        from podctl.engine import direct_run
+
+        if direct_run.direct_run_ok(rec):
+            raise ContainerExit(direct_run.run_direct(cfg, db, rec))
         return _run_attached(cfg, db, rec)
     finally:
         if spec.remove:
@@ -314,7 +303,7 @@ def run(cfg: Config, opts: RunOptions) -> ContainerRecord:
 
 def start_attached(cfg: Config, ref: str) -> ContainerRecord:
     """`start --attach`: start one container and stream its output until it exits."""
-    userns.join(cfg)
+    lc.join_userns(cfg)
     db = lc.open_db(cfg)
     rec = lc.sync(cfg, db, find(db, ref))
     if rec.state == State.RUNNING:
@@ -334,7 +323,7 @@ def _run_attached(cfg: Config, db: StateDB, rec: ContainerRecord) -> ContainerRe
             sock = attach.connect(paths.bundle)
             rec = lc.start_created(cfg, db, rec)
         except BaseException:
-            lc._after_failed_start(cfg, db, rec)
+            lc.after_failed_start(cfg, db, rec)
             if spec.remove:
                 with contextlib.suppress(Exception):
                     lc.remove_locked(cfg, db, rec, volumes=True)
@@ -371,7 +360,7 @@ def _run_attached(cfg: Config, db: StateDB, rec: ContainerRecord) -> ContainerRe
 
 def stop(cfg: Config, refs: Sequence[str], *, timeout: int | None = None, all_: bool = False,
          ignore: bool = False) -> list[ItemReport]:  # fmt: skip
-    userns.join(cfg)
+    lc.join_userns(cfg)
     out = _each(cfg, refs, lambda db, rec: lc.stop(cfg, db, rec, timeout), all_=all_,
                 only=lambda r: r.state in (State.RUNNING, State.STOPPING))  # fmt: skip
     if ignore:
@@ -382,7 +371,7 @@ def stop(cfg: Config, refs: Sequence[str], *, timeout: int | None = None, all_: 
 def kill(cfg: Config, refs: Sequence[str], *, signal: str = "KILL", all_: bool = False) -> list[ItemReport]:
     from podctl.runtime.oci import parse_signal
 
-    userns.join(cfg)
+    lc.join_userns(cfg)
     sig = parse_signal(signal)
 
     def one(db: StateDB, rec: ContainerRecord) -> None:
@@ -390,15 +379,13 @@ def kill(cfg: Config, refs: Sequence[str], *, signal: str = "KILL", all_: bool =
         if rec.state != State.RUNNING:
             raise StateError(f"can only kill running containers. {rec.id} is in state {rec.state}: "
                              "container state improper")  # fmt: skip
-        if sig in (9, 15, 2):
-            db.update_container(rec.id, stopped_by_user=True)
-        lc.runtime(cfg).kill(rec.id, sig)
+        lc.kill(cfg, db, rec, sig)
 
     return _each(cfg, refs, one, all_=all_, only=lambda r: r.state == State.RUNNING)
 
 
 def restart(cfg: Config, refs: Sequence[str], *, timeout: int | None = None, all_: bool = False) -> list[ItemReport]:
-    userns.join(cfg)
+    lc.join_userns(cfg)
 
     def one(db: StateDB, rec: ContainerRecord) -> None:
         rec = lc.stop(cfg, db, rec, timeout)
@@ -418,10 +405,12 @@ class RunningError(StateError):
 
 def rm(cfg: Config, refs: Sequence[str], *, force: bool = False, volumes: bool = False,
        all_: bool = False, ignore: bool = False, timeout: int | None = None) -> list[ItemReport]:  # fmt: skip
-    userns.join(cfg)
+    from podctl.state import pods as podstate
+
+    lc.join_userns(cfg)
 
     def one(db: StateDB, rec: ContainerRecord) -> None:
-        if rec.extra.get("infra") and db.conn.execute("SELECT 1 FROM pods WHERE id = ?", (rec.pod,)).fetchone():
+        if rec.extra.get("infra") and podstate.get(db, rec.pod) is not None:
             raise StateError(f"container {rec.id} is the infra container of pod {rec.pod} and cannot be "
                              "removed without removing the pod")  # fmt: skip
         rec = lc.sync(cfg, db, rec)
@@ -456,7 +445,7 @@ def rm(cfg: Config, refs: Sequence[str], *, force: bool = False, volumes: bool =
 
 def cleanup(cfg: Config, ref: str) -> None:
     """conmon's exit command: record the exit, release the rootfs, then --rm or restart."""
-    userns.join(cfg)
+    lc.join_userns(cfg)
     db = lc.open_db(cfg)
     with contextlib.suppress(NotFound):
         rec = find(db, ref)
@@ -486,7 +475,7 @@ def _prune_stale_exit_files(cfg: Config, db: StateDB) -> None:
 
 
 def prune(cfg: Config) -> list[ItemReport]:
-    userns.join(cfg)
+    lc.join_userns(cfg)
     db = lc.open_db(cfg)
     targets = [r.id for r in db.containers() if lc.observed(cfg, r).state not in (State.RUNNING, State.STOPPING)]
     return rm(cfg, targets)
@@ -672,7 +661,7 @@ class ExecOptions:
 def exec_(cfg: Config, ref: str, opts: ExecOptions) -> int:
     from podctl.engine.container_ops import exec_in
 
-    userns.join(cfg)
+    lc.join_userns(cfg)
     db = lc.open_db(cfg)
     rec = lc.sync(cfg, db, find(db, ref))
     if rec.state != State.RUNNING:
@@ -683,7 +672,7 @@ def exec_(cfg: Config, ref: str, opts: ExecOptions) -> int:
 def top(cfg: Config, ref: str, descriptors: Sequence[str]) -> list[list[str]]:
     from podctl.engine.container_ops import top_rows
 
-    userns.join(cfg)
+    lc.join_userns(cfg)
     db = lc.open_db(cfg)
     rec = lc.sync(cfg, db, find(db, ref))
     if rec.state != State.RUNNING:
@@ -694,7 +683,7 @@ def top(cfg: Config, ref: str, descriptors: Sequence[str]) -> list[list[str]]:
 def cp(cfg: Config, src: str, dest: str) -> None:
     from podctl.engine.container_ops import copy
 
-    userns.join(cfg)
+    lc.join_userns(cfg)
     copy(cfg, lc.open_db(cfg), src, dest)
 
 

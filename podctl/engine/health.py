@@ -19,7 +19,6 @@ import contextlib
 import os
 import signal
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -147,6 +146,8 @@ def _stamp(ts: float) -> str:
 
 def _exec_captured(cfg: Config, rec: ContainerRecord, argv: tuple[str, ...], timeout: float) -> tuple[int, str]:
     """Exec ARGV in the container; (exit code, output). A timeout kills it: code -1."""
+    import tempfile
+
     from podctl.engine.container_ops import exec_in
     from podctl.engine.containers import ExecOptions
 
@@ -283,8 +284,7 @@ def _on_unhealthy(cfg: Config, db: StateDB, rec: ContainerRecord, action: Health
             if current is None or current.state != State.RUNNING:
                 return
             if action == HealthOnFailure.KILL:
-                db.update_container(rec.id, stopped_by_user=True)
-                lc.runtime(cfg).kill(rec.id, 9)
+                lc.kill(cfg, db, current, 9)
             elif action == HealthOnFailure.STOP:
                 lc.stop(cfg, db, current, None)
             elif action == HealthOnFailure.RESTART:

@@ -87,18 +87,6 @@ class GenerateOptions:
     service: bool = False
 
 
-def _pods() -> Any:
-    from podctl.engine import pods
-
-    return pods
-
-
-def _ctrs() -> Any:
-    from podctl.engine import containers
-
-    return containers
-
-
 def _check(reports: Any) -> None:
     for r in reports or ():
         err = getattr(r, "error", None)
@@ -130,9 +118,11 @@ def _source_label(file: str) -> str:
 
 def _validate_state(cfg: Config, db: StateDB, plan: KubePlan, replace: bool) -> None:
     """Clashes with what exists, checked before anything is created."""
+    from podctl.engine import pods
+
     problems: list[str] = []
     for pod in plan.pods:
-        exists = _pods().exists(cfg, pod.name)
+        exists = pods.exists(cfg, pod.name)
         if exists and not replace:
             problems.append(f"pod {pod.name} already exists: use --replace to replace it, or "
                             f"`podctl kube down` to remove it")  # fmt: skip
@@ -249,7 +239,9 @@ def _container_spec(cfg: Config, c: KubeContainer, pod: PodSpec, pod_id: str, op
 
 
 def _wait(cfg: Config, cid: str) -> int:
-    codes = _ctrs().wait(cfg, [cid], interval=0.02)
+    from podctl.engine import containers
+
+    codes = containers.wait(cfg, [cid], interval=0.02)
     return int(codes[0])
 
 
@@ -266,11 +258,11 @@ def _runtime_values(pod: KubePod, pod_id: str) -> dict[str, str]:
 
 def _play_pod(cfg: Config, db: StateDB, plan: KubePlan, pod: KubePod, opts: PlayOptions,
               made: _Created, users: dict[str, str]) -> PlayedPod:  # fmt: skip
+    from podctl.engine import containers as ctrs
+    from podctl.engine import pods
     from podctl.engine.containers import CreateOptions
     from podctl.kube.model import Role
 
-    pods = _pods()
-    ctrs = _ctrs()
     kv.create_host_paths(pod)
     refs = {c.name: _field_refs(c) for c in pod.containers}
     pspec = _pod_spec(pod, opts)
@@ -328,17 +320,20 @@ def _play_pod(cfg: Config, db: StateDB, plan: KubePlan, pod: KubePod, opts: Play
 
 
 def _undo(cfg: Config, db: StateDB, made: _Created) -> None:
+    from podctl.engine import containers, pods
+
     with contextlib.suppress(Exception):
-        _pods().rm(cfg, list(reversed(made.pods)), force=True)
+        pods.rm(cfg, list(reversed(made.pods)), force=True)
     with contextlib.suppress(Exception):
-        _ctrs().rm(cfg, list(reversed(made.containers)), force=True, ignore=True)
+        containers.rm(cfg, list(reversed(made.containers)), force=True, ignore=True)
     with contextlib.suppress(Exception):
         kv.remove_volumes(cfg, db, made.volumes)
 
 
 def _remove_pod(cfg: Config, db: StateDB, name: str) -> tuple[str, list[str]]:
     """Remove pod NAME (made by play) and its ephemeral volumes: (pod id, volumes)."""
-    pods = _pods()
+    from podctl.engine import pods
+
     rec = pods.find(cfg, name)
     _check(pods.rm(cfg, [rec.id], force=True))
     return rec.id, kv.remove_volumes(cfg, db, kv.pod_volumes(db, name))
@@ -346,6 +341,7 @@ def _remove_pod(cfg: Config, db: StateDB, name: str) -> tuple[str, list[str]]:
 
 def play(cfg: Config, opts: PlayOptions) -> PlayReport:
     from podctl.engine import lifecycle as lc
+    from podctl.engine import pods
     from podctl.rootless import userns
 
     if opts.build:
@@ -364,7 +360,7 @@ def play(cfg: Config, opts: PlayOptions) -> PlayReport:
     users = _pull(cfg, plan)
     if opts.replace:
         for pod in plan.pods:
-            if _pods().exists(cfg, pod.name):
+            if pods.exists(cfg, pod.name):
                 _remove_pod(cfg, db, pod.name)
             else:  # volumes an interrupted play left behind
                 kv.remove_volumes(cfg, db, kv.pod_volumes(db, pod.name))
@@ -425,6 +421,7 @@ def _names(file: str) -> tuple[list[str], list[str]]:
 
 def down(cfg: Config, opts: DownOptions) -> DownReport:
     from podctl.engine import lifecycle as lc
+    from podctl.engine import pods
     from podctl.rootless import userns
 
     pod_names, claims = _names(opts.file)
@@ -432,7 +429,6 @@ def down(cfg: Config, opts: DownOptions) -> DownReport:
         return DownReport()
     userns.join(cfg)
     db = lc.open_db(cfg)
-    pods = _pods()
     removed: list[str] = []
     volumes: list[str] = []
     errors: list[PodctlError] = []
@@ -610,6 +606,7 @@ def _kube_pod(cfg: Config, db: StateDB, prec: Any, members: list[Any]) -> Any:
 def generate(cfg: Config, opts: GenerateOptions) -> str:
     """Kubernetes YAML for the pods, containers and volumes named in OPTS."""
     from podctl.engine import lifecycle as lc
+    from podctl.engine import pods
     from podctl.kube import generate as kube_generate
 
     if not opts.names:
@@ -617,7 +614,6 @@ def generate(cfg: Config, opts: GenerateOptions) -> str:
     if not cfg.state_db.exists():
         raise NotFound(f"{opts.names[0]}: no such pod, container or volume")
     db = lc.open_db(cfg)
-    pods = _pods()
     records: list[Any] = []
     configmaps: list[Any] = []
     secrets: list[Any] = []

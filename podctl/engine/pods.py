@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from podctl.config import Config
 from podctl.engine import lifecycle as lc
-from podctl.engine.containers import ItemReport, userns
+from podctl.engine.containers import ItemReport
 from podctl.errors import AlreadyExists, InvalidSpec, NotFound, PodctlError, StateError
 from podctl.state import pods as podstate
 from podctl.state.containers import ContainerRecord, State, StateDB
@@ -88,7 +88,7 @@ def read_id_file(path: str) -> str:
 
 
 def create(cfg: Config, opts: PodCreateOptions) -> PodRecord:
-    userns.join(cfg)
+    lc.join_userns(cfg)
     from podctl import net
     from podctl.engine import network
     from podctl.pods import infra as infra_mod
@@ -228,7 +228,7 @@ def _write_infra_pidfile(pod: PodRecord, infra: ContainerRecord) -> None:
 
 
 def start(cfg: Config, refs: Sequence[str], *, all_: bool = False) -> list[ItemReport]:
-    userns.join(cfg)
+    lc.join_userns(cfg)
     return _each(cfg, refs, lambda db, pod: _start_one(cfg, db, pod), all_=all_)
 
 
@@ -249,13 +249,13 @@ def _stop_one(cfg: Config, db: StateDB, pod: PodRecord, timeout: int | None) -> 
 
 def stop(cfg: Config, refs: Sequence[str], *, timeout: int | None = None, all_: bool = False,
          ignore: bool = False) -> list[ItemReport]:  # fmt: skip
-    userns.join(cfg)
+    lc.join_userns(cfg)
     out = _each(cfg, refs, lambda db, pod: _stop_one(cfg, db, pod, timeout), all_=all_)
     return [r for r in out if not (ignore and isinstance(r.error, NotFound))]
 
 
 def restart(cfg: Config, refs: Sequence[str], *, all_: bool = False) -> list[ItemReport]:
-    userns.join(cfg)
+    lc.join_userns(cfg)
 
     def one(db: StateDB, pod: PodRecord) -> None:
         _stop_one(cfg, db, pod, None)
@@ -267,7 +267,7 @@ def restart(cfg: Config, refs: Sequence[str], *, all_: bool = False) -> list[Ite
 def kill(cfg: Config, refs: Sequence[str], *, signal: str = "KILL", all_: bool = False) -> list[ItemReport]:
     from podctl.runtime.oci import parse_signal
 
-    userns.join(cfg)
+    lc.join_userns(cfg)
     sig = parse_signal(signal)
 
     def one(db: StateDB, pod: PodRecord) -> None:
@@ -278,10 +278,8 @@ def kill(cfg: Config, refs: Sequence[str], *, signal: str = "KILL", all_: bool =
                 current = db.get_container(m.id)
                 if current is None or lc.sync(cfg, db, current).state != State.RUNNING:
                     continue
-                if sig in (9, 15, 2):
-                    db.update_container(m.id, stopped_by_user=True)
                 with contextlib.suppress(NotFound):
-                    lc.runtime(cfg).kill(m.id, sig)
+                    lc.kill(cfg, db, current, sig)
                     sent += 1
         if not sent:
             raise StateError(f"pod {pod.id} has no running containers to kill: container state improper")
@@ -291,7 +289,7 @@ def kill(cfg: Config, refs: Sequence[str], *, signal: str = "KILL", all_: bool =
 
 def pause(cfg: Config, refs: Sequence[str], *, unpause: bool = False, all_: bool = False) -> list[ItemReport]:
     """runc pause freezes the container's cgroup; rootless containers here have none."""
-    userns.join(cfg)
+    lc.join_userns(cfg)
     verb = "unpause" if unpause else "pause"
 
     def one(db: StateDB, pod: PodRecord) -> None:
@@ -339,10 +337,11 @@ def _remove_pod(cfg: Config, db: StateDB, pod: PodRecord, *, force: bool = True,
             if current.state in (State.RUNNING, State.STOPPING) or (
                 current.conmon_pid and lc.pid_alive(current.conmon_pid)
             ):
-                current = lc.stop(cfg, db, current, timeout)
-                current = db.get_container(m.id) or current
-                if db.get_container(m.id) is None:
+                lc.stop(cfg, db, current, timeout)
+                fresh = db.get_container(m.id)
+                if fresh is None:  # --rm: stopping removed it
                     continue
+                current = fresh
             lc.remove_locked(cfg, db, current, volumes=True)
     podstate.remove(db, pod.id)
     lc.drop_lock(cfg, f"pod-{pod.id}")
@@ -376,7 +375,7 @@ def _kill_all(cfg: Config, db: StateDB, recs: Sequence[ContainerRecord]) -> None
 def rm(cfg: Config, refs: Sequence[str], *, force: bool = False, all_: bool = False,
        ignore: bool = False, timeout: int | None = None) -> list[ItemReport]:  # fmt: skip
     """Remove pods and their containers; -f stops running ones first (at once, or after TIMEOUT)."""
-    userns.join(cfg)
+    lc.join_userns(cfg)
     out = _each(cfg, refs, lambda db, pod: _remove_pod(cfg, db, pod, force=force,
                                                        timeout=0 if timeout is None else timeout),
                 all_=all_)  # fmt: skip
@@ -386,7 +385,7 @@ def rm(cfg: Config, refs: Sequence[str], *, force: bool = False, all_: bool = Fa
 
 def prune(cfg: Config) -> list[ItemReport]:
     """Remove every pod none of whose containers runs."""
-    userns.join(cfg)
+    lc.join_userns(cfg)
     db = _db(cfg)
     targets = [p.id for p in podstate.all_pods(db)
                if not any(lc.observed(cfg, m).state in (State.RUNNING, State.STOPPING)
@@ -478,7 +477,7 @@ def logs_targets(cfg: Config, ref: str, container: str | None = None) -> list[Co
 def top(cfg: Config, ref: str, descriptors: Sequence[str]) -> list[list[str]]:
     from podctl.engine.container_ops import top_rows
 
-    userns.join(cfg)
+    lc.join_userns(cfg)
     db = _db(cfg)
     pod = podstate.lookup(db, ref)
     rows: list[list[str]] = []

@@ -33,19 +33,6 @@ class VolumeReport:
         return self.error is None
 
 
-class _Userns:
-    """podctl.rootless.userns, loaded only by the verbs that write (not by ls/inspect)."""
-
-    @staticmethod
-    def join(cfg: Config) -> None:
-        from podctl.rootless import userns as _u
-
-        _u.join(cfg)
-
-
-userns = _Userns()
-
-
 class VolumeInUse(StateError):
     exit_code = 2
 
@@ -69,7 +56,7 @@ def create(cfg: Config, opts: VolumeCreateOptions) -> VolumeRecord:
         elif k not in ("copy", "nocopy"):
             raise InvalidSpec(f"--opt {k}: unknown volume option (supported: uid, gid, copy, nocopy)")
     name = check_name(opts.name, "volume") if opts.name else os.urandom(32).hex()
-    userns.join(cfg)
+    lc.join_userns(cfg)
     db = _db(cfg)
     vol = lc.new_volume(cfg, db, name, labels=dict(opts.labels), options=dict(opts.options),
                         exist_ok=opts.ignore)  # fmt: skip
@@ -170,7 +157,7 @@ def exists(cfg: Config, name: str) -> bool:
 def rm(cfg: Config, names: Sequence[str], *, force: bool = False, all_: bool = False) -> list[VolumeReport]:
     from podctl.engine import containers as ctr
 
-    userns.join(cfg)
+    lc.join_userns(cfg)
     db = _db(cfg)
     targets = [v.name for v in db.volumes()] if all_ else list(names)
     out = []
@@ -193,7 +180,7 @@ def rm(cfg: Config, names: Sequence[str], *, force: bool = False, all_: bool = F
 
 
 def prune(cfg: Config, filters: Sequence[str] = ()) -> list[VolumeReport]:
-    userns.join(cfg)
+    lc.join_userns(cfg)
     db = _db(cfg)
     users = _users(db)
     out = []
