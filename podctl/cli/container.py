@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from podctl.cli.main import CONTEXT, globals_of
-from podctl.cli.output import emit, emit_inspect, to_json
+from podctl.cli.output import emit, emit_inspect, report_batch, to_json
 from podctl.errors import ContainerExit, InvalidSpec, NotFound, PodctlError
 
 # run/create/exec pass everything after IMAGE (or CONTAINER) to the container, and podman's
@@ -25,17 +25,9 @@ def _cfg(ctx: click.Context) -> Any:
     return globals_of(ctx).config()
 
 
-def _report(items: Sequence[Any], *, print_ok: bool = True, code_of: Callable[[PodctlError], int] | None = None) -> int:
-    """Print each item (ref, or the error) and return the exit status for the batch."""
-    status = 0
-    for it in items:
-        if it.ok:
-            if print_ok:
-                click.echo(it.ref)
-        else:
-            click.echo(f"Error: {it.error}", err=True)
-            status = code_of(it.error) if code_of else it.error.exit_code
-    return status
+def _require_refs(containers: Sequence[str], all_: bool) -> None:
+    if not containers and not all_:
+        raise InvalidSpec("at least one container name or ID must be specified")
 
 
 # -- run / create ---------------------------------------------------------------------------------
@@ -325,13 +317,12 @@ def start(ctx: click.Context, containers: tuple[str, ...], attach: bool, all_: b
     """Start one or more containers."""
     from podctl.engine import containers as engine
 
-    if not containers and not all_:
-        raise InvalidSpec("at least one container name or ID must be specified")
+    _require_refs(containers, all_)
     if attach:
         if len(containers) != 1 or all_:
             raise InvalidSpec("you cannot start and attach multiple containers at once")
         engine.start_attached(_cfg(ctx), containers[0])
-    return _report(engine.start(_cfg(ctx), containers, all_=all_))
+    return report_batch(engine.start(_cfg(ctx), containers, all_=all_))
 
 
 @click.command(context_settings=CONTEXT)
@@ -344,9 +335,8 @@ def stop(ctx: click.Context, containers: tuple[str, ...], timeout: int | None, a
     """Stop one or more containers: the stop signal (SIGTERM), then SIGKILL after the timeout."""
     from podctl.engine import containers as engine
 
-    if not containers and not all_:
-        raise InvalidSpec("at least one container name or ID must be specified")
-    return _report(engine.stop(_cfg(ctx), containers, timeout=timeout, all_=all_, ignore=ignore))
+    _require_refs(containers, all_)
+    return report_batch(engine.stop(_cfg(ctx), containers, timeout=timeout, all_=all_, ignore=ignore))
 
 
 @click.command(context_settings=CONTEXT)
@@ -358,9 +348,8 @@ def restart(ctx: click.Context, containers: tuple[str, ...], timeout: int | None
     """Restart one or more containers."""
     from podctl.engine import containers as engine
 
-    if not containers and not all_:
-        raise InvalidSpec("at least one container name or ID must be specified")
-    return _report(engine.restart(_cfg(ctx), containers, timeout=timeout, all_=all_))
+    _require_refs(containers, all_)
+    return report_batch(engine.restart(_cfg(ctx), containers, timeout=timeout, all_=all_))
 
 
 @click.command(context_settings=CONTEXT)
@@ -372,9 +361,8 @@ def kill(ctx: click.Context, containers: tuple[str, ...], sig: str, all_: bool) 
     """Kill one or more running containers with a signal."""
     from podctl.engine import containers as engine
 
-    if not containers and not all_:
-        raise InvalidSpec("at least one container name or ID must be specified")
-    return _report(engine.kill(_cfg(ctx), containers, signal=sig, all_=all_))
+    _require_refs(containers, all_)
+    return report_batch(engine.kill(_cfg(ctx), containers, signal=sig, all_=all_))
 
 
 @click.command(context_settings=CONTEXT)
@@ -393,11 +381,10 @@ def rm(ctx: click.Context, containers: tuple[str, ...], force: bool, volumes: bo
     """
     from podctl.engine import containers as engine
 
-    if not containers and not all_:
-        raise InvalidSpec("at least one container name or ID must be specified")
+    _require_refs(containers, all_)
     items = engine.rm(_cfg(ctx), containers, force=force, volumes=volumes, all_=all_, ignore=ignore,
                       timeout=timeout)  # fmt: skip
-    return _report(items, code_of=lambda e: 1 if isinstance(e, NotFound) else e.exit_code)
+    return report_batch(items, code_of=lambda e: 1 if isinstance(e, NotFound) else e.exit_code)
 
 
 @click.command(context_settings=CONTEXT)
@@ -683,7 +670,7 @@ def prune(ctx: click.Context, force: bool) -> int:
         if not click.confirm("Are you sure you want to continue?", default=False):
             return 0
     items = engine.prune(_cfg(ctx))
-    return _report([it for it in items], print_ok=False) or _print_ids(items)
+    return report_batch([it for it in items], print_ok=False) or _print_ids(items)
 
 
 def _print_ids(items: Sequence[Any]) -> int:

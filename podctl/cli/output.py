@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import click
@@ -83,6 +83,27 @@ def _header_of(col: str, headers: Mapping[str, str] | None) -> str:
     if len(fields) == 1 and col.strip().startswith("{{"):
         return header_for(fields[0].split(".")[-1], headers)
     return re.sub(r"\{\{.*?\}\}", "", col).strip().upper() or col.upper()
+
+
+def report_batch(
+    items: Iterable[Any],
+    *,
+    line: Callable[[Any], str] = lambda it: str(it.ref),
+    print_ok: bool = True,
+    code_of: Callable[[Any], int] | None = None,
+) -> int:
+    """Batch verbs (`rm a b c`) report per item and keep going: LINE(item) for each that worked,
+    `Error: ...` on stderr for each that failed. Returns the exit status of the last failure
+    (CODE_OF(error), else the error's own exit code), 0 when none failed."""
+    status = 0
+    for it in items:
+        if it.ok:
+            if print_ok:
+                click.echo(line(it))
+        else:
+            click.echo(f"Error: {it.error}", err=True)
+            status = code_of(it.error) if code_of else it.error.exit_code
+    return status
 
 
 def emit_inspect(data: Sequence[Any], fmt: str, errors: Sequence[Exception] = ()) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from podctl.cli.main import CONTEXT, globals_of
-from podctl.cli.output import emit, to_json
+from podctl.cli.output import emit, report_batch, to_json
 from podctl.errors import InvalidSpec, NotFound
 
 PS_HEADERS = {"ID": "POD ID", "InfraID": "INFRA ID", "NumberOfContainers": "# OF CONTAINERS"}
@@ -22,14 +22,7 @@ def _cfg(ctx: click.Context) -> Any:
 
 
 def _report(items: Sequence[Any]) -> int:
-    status = 0
-    for it in items:
-        if it.ok:
-            click.echo(it.id or it.ref)
-        else:
-            click.echo(f"Error: {it.error}", err=True)
-            status = it.error.exit_code
-    return status
+    return report_batch(items, line=lambda it: it.id or it.ref)
 
 
 def _refs(pods: Sequence[str], id_files: Sequence[str], all_: bool = False, latest: bool = False) -> list[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from podctl.cli.main import CONTEXT, globals_of
-from podctl.cli.output import emit, emit_inspect, to_json
+from podctl.cli.output import emit, emit_inspect, report_batch, to_json
 from podctl.errors import InvalidSpec
 
 
@@ -90,15 +90,8 @@ def rm(ctx: click.Context, names: tuple[str, ...], all_: bool, force: bool) -> i
 
     if not names and not all_:
         raise InvalidSpec("provide one or more volume names or use --all")
-    status = 0
-    for r in engine.rm(globals_of(ctx).config(), names, force=force, all_=all_):
-        if r.ok:
-            click.echo(r.name)
-        else:
-            assert r.error is not None
-            click.echo(f"Error: {r.error}", err=True)
-            status = 1 if isinstance(r.error, NotFound) else r.error.exit_code
-    return status
+    items = engine.rm(globals_of(ctx).config(), names, force=force, all_=all_)
+    return report_batch(items, line=lambda r: r.name, code_of=lambda e: 1 if isinstance(e, NotFound) else e.exit_code)
 
 
 @click.command(context_settings=CONTEXT)
