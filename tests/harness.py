@@ -12,6 +12,7 @@ import os
 import pwd
 import shlex
 import shutil
+import socket
 import subprocess
 import sys
 import uuid
@@ -197,3 +198,29 @@ class Podctl:
             pass
         shutil.rmtree(self.runroot, ignore_errors=True)
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+def free_port(kind: int = socket.SOCK_STREAM) -> int:
+    """A port on 127.0.0.1 that is free right now."""
+    with socket.socket(socket.AF_INET, kind) as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def procs_mentioning(text: str, uid: int | None = None) -> list[str]:
+    """Live processes (of UID, if given) whose command line mentions TEXT (zombies have an
+    empty cmdline)."""
+    found = []
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit():
+            continue
+        try:
+            if uid is not None and d.stat().st_uid != uid:
+                continue
+            cmd = (d / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if text in cmd:
+            found.append(f"{d.name}: {cmd}")
+    return found

@@ -219,6 +219,15 @@ def _reload(src: Source, svc: Service, name: str, binary: str) -> None:
     svc.add_cmdline("ExecReload", cmd.args)
 
 
+def _oneshot_exec_start(src: Source, g: str, svc: Service, cmd: Cmd, target: str) -> None:
+    """The tail of the `.network`/`.volume`/`.image` units: PodmanArgs= go before the
+    resource's name, then a oneshot ExecStart= that stays active."""
+    add_podman_args(src, g, cmd)
+    cmd.add(target)
+    svc.add_cmdline("ExecStart", cmd.args)
+    oneshot(svc, True)
+
+
 def convert_network(src: Source, infos: Infos, user: bool, binary: str) -> Service:
     g = "Network"
     svc, info = init_service(src, infos, g, user)
@@ -250,10 +259,7 @@ def convert_network(src: Source, infos: Infos, user: bool, binary: str) -> Servi
     elif gateways or ranges:
         raise QuadletError("cannot set gateway or range without subnet")
     add_keyvals(src, g, {"Options": "--opt", "Label": "--label"}, cmd)
-    add_podman_args(src, g, cmd)
-    cmd.add(name)
-    svc.add_cmdline("ExecStart", cmd.args)
-    oneshot(svc, True)
+    _oneshot_exec_start(src, g, svc, cmd, name)
     info.resource_name = name
     return svc
 
@@ -299,10 +305,7 @@ def convert_volume(src: Source, infos: Infos, user: bool, binary: str) -> Servic
         if opts:
             cmd.add("--opt", "o=" + ",".join(opts))
     add_keyvals(src, g, {"Label": "--label"}, cmd)
-    add_podman_args(src, g, cmd)
-    cmd.add(name)
-    svc.add_cmdline("ExecStart", cmd.args)
-    oneshot(svc, True)
+    _oneshot_exec_start(src, g, svc, cmd, name)
     info.resource_name = name
     return svc
 
@@ -370,10 +373,7 @@ def convert_image(src: Source, infos: Infos, user: bool, binary: str) -> Service
         "Retry": "--retry", "RetryDelay": "--retry-delay", "Policy": "--policy",
     }, cmd)  # fmt: skip
     add_bools(src, g, {"AllTags": "--all-tags", "TLSVerify": "--tls-verify"}, cmd)
-    add_podman_args(src, g, cmd)
-    cmd.add(image)
-    svc.add_cmdline("ExecStart", cmd.args)
-    oneshot(svc, True)
+    _oneshot_exec_start(src, g, svc, cmd, image)
     info.resource_name = src.value(g, "ImageTag") or image
     return svc
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from harness import Podctl
+from harness import Podctl, free_port, procs_mentioning
 
 HELPER = Path(__file__).resolve().parent / "net_helpers.py"
 
@@ -62,21 +62,6 @@ def down(p: Podctl, data: dict[str, Any]) -> None:
     assert proc.returncode == 0, proc.stderr
 
 
-def procs_mentioning(text: str) -> list[str]:
-    """Live processes whose command line mentions TEXT (zombies have an empty cmdline)."""
-    found = []
-    for d in Path("/proc").iterdir():
-        if not d.name.isdigit():
-            continue
-        try:
-            cmd = (d / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
-            continue
-        if text in cmd:
-            found.append(f"{d.name}: {cmd}")
-    return found
-
-
 def assert_gone(text: str) -> None:
     deadline = time.monotonic() + 3
     while procs_mentioning(text) and time.monotonic() < deadline:
@@ -114,13 +99,6 @@ def host_address() -> str:
                 continue
             return socket.inet_ntoa(res[20:24])
     pytest.fail("this host has no non-loopback IPv4 address (needed for the UDP test)")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def ports_of(data: dict[str, Any]) -> dict[tuple[int, str], int]:

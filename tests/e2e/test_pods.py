@@ -14,18 +14,11 @@ import time
 import urllib.request
 from pathlib import Path
 
-from harness import BUSYBOX, Podctl
+from harness import BUSYBOX, Podctl, free_port, procs_mentioning
 
 # Members stop at once (busybox httpd/sleep as PID 1 ignore SIGTERM).
 FAST = ("--stop-signal", "KILL")
 HTTPD = (*FAST, BUSYBOX, "httpd", "-f", "-p", "80", "-h", "/var/www")
-
-
-def free_port(kind: int = socket.SOCK_STREAM) -> int:
-    with socket.socket(socket.AF_INET, kind) as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def http_get(port: int, host: str = "127.0.0.1") -> str:
@@ -39,21 +32,6 @@ def http_get(port: int, host: str = "127.0.0.1") -> str:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.1)
-
-
-def procs_mentioning(text: str) -> list[str]:
-    """Live processes whose command line mentions TEXT (zombies have an empty cmdline)."""
-    found = []
-    for d in Path("/proc").iterdir():
-        if not d.name.isdigit():
-            continue
-        try:
-            cmd = (d / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
-            continue
-        if text in cmd:
-            found.append(f"{d.name}: {cmd}")
-    return found
 
 
 def helpers_of(p: Podctl) -> list[str]:

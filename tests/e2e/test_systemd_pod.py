@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import socket
 import time
 import urllib.request
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from harness import BUSYBOX, Podctl, User
+from harness import BUSYBOX, Podctl, User, free_port, procs_mentioning
+from systemd_helpers import remove_units
 
 pytestmark = pytest.mark.e2e
 
@@ -19,43 +18,16 @@ WEB = "trap 'exit 0' TERM; httpd -f -p 80 -h /var/www & wait"
 SIDE = "trap 'exit 0' TERM; while :; do sleep 0.1; done"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _procs_mentioning(uid: int, text: str) -> list[str]:
-    out = []
-    for d in Path("/proc").iterdir():
-        if not d.name.isdigit():
-            continue
-        try:
-            if d.stat().st_uid != uid:
-                continue
-            cmd = (d / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-        except OSError:
-            continue
-        if text in cmd:
-            out.append(f"{d.name}: {cmd}")
-    return out
-
-
 @pytest.fixture
 def pod_units(systemd_user: User) -> Iterator[list[str]]:
     names: list[str] = []
     yield names
-    unit_dir = systemd_user.home / ".config" / "systemd" / "user"
-    for name in names:
-        systemd_user.run(["systemctl", "--user", "stop", name], timeout=60)
-        systemd_user.run(["systemctl", "--user", "reset-failed", name])
-        (unit_dir / name).unlink(missing_ok=True)
-    systemd_user.run(["systemctl", "--user", "daemon-reload"])
+    remove_units(systemd_user, names)
 
 
 def test_pod_unit_serves_and_stops_clean(podctl: Podctl, registry: str, pod_units: list[str]) -> None:
     pod = f"sdp-{uuid.uuid4().hex[:8]}"
-    port = _free_port()
+    port = free_port()
     pod_units += [f"pod-{pod}.service", f"container-{pod}-web.service", f"container-{pod}-side.service"]
     podctl.ok("pod", "create", "--name", pod, "-p", f"127.0.0.1:{port}:80")
     podctl.ok("create", "--pod", pod, "--name", f"{pod}-web", BUSYBOX, "sh", "-c", WEB)
@@ -83,6 +55,6 @@ def test_pod_unit_serves_and_stops_clean(podctl: Podctl, registry: str, pod_unit
     assert podctl.json("pod", "ps", "--format", "json") == []
     # No conmon, slirp4netns or port forwarder of this store is left.
     deadline = time.monotonic() + 5
-    while (left := _procs_mentioning(podctl.user.uid, str(podctl.runroot))) and time.monotonic() < deadline:
+    while (left := procs_mentioning(str(podctl.runroot), uid=podctl.user.uid)) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert left == [], left

@@ -8,25 +8,15 @@ container unit must be active with its container running, without anyone startin
 from __future__ import annotations
 
 import subprocess
-import time
 import uuid
-from collections.abc import Callable
 
 import pytest
 from harness import BUSYBOX, REPO, Podctl
+from systemd_helpers import remove_units, show, wait_for
 
 pytestmark = pytest.mark.e2e
 
 SERVE = ["sh", "-c", "trap 'exit 0' TERM; while :; do sleep 0.1; done"]
-
-
-def _wait_for(pred: Callable[[], bool], secs: float = 30) -> bool:
-    deadline = time.monotonic() + secs
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        time.sleep(0.2)
-    return pred()
 
 
 def _manager(action: str, user: str) -> subprocess.CompletedProcess[str]:
@@ -55,23 +45,18 @@ def test_enabled_unit_comes_back_after_manager_restart(
         stopped = _manager("stop", user.name)
         assert stopped.returncode == 0, stopped.stdout + stopped.stderr
         # ExecStop ran at "logout": the container is gone, as with podman's --new units.
-        assert _wait_for(lambda: podctl.run("container", "exists", name).returncode == 1, 20)
+        assert wait_for(lambda: podctl.run("container", "exists", name).returncode == 1, 20)
 
         started = _manager("start", user.name)
         assert started.returncode == 0, started.stdout + started.stderr
 
         def active() -> bool:
-            p = user.run(["systemctl", "--user", "show", unit, "-p", "ActiveState", "--value"])
-            return p.stdout.strip() == "active"
+            return show(user, unit, "ActiveState").get("ActiveState") == "active"
 
-        assert _wait_for(active), user.run(["systemctl", "--user", "status", unit]).stdout
+        assert wait_for(active), user.run(["systemctl", "--user", "status", unit]).stdout
         status = podctl.ok("inspect", "--format", "{{.State.Status}}", name).strip()
         assert status == "running"
     finally:
         if _manager("status", user.name).returncode != 0:
             _manager("start", user.name)
-        user.run(["systemctl", "--user", "stop", unit], timeout=60)
-        user.run(["systemctl", "--user", "disable", unit])
-        user.run(["systemctl", "--user", "reset-failed", unit])
-        (unit_dir / unit).unlink(missing_ok=True)
-        user.run(["systemctl", "--user", "daemon-reload"])
+        remove_units(user, [unit])

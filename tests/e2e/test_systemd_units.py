@@ -9,13 +9,13 @@ from __future__ import annotations
 import json
 import os
 import signal
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from harness import BUSYBOX, Podctl, User
+from systemd_helpers import remove_units, show, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -23,34 +23,12 @@ pytestmark = pytest.mark.e2e
 SERVE = ["sh", "-c", "trap 'exit 0' TERM; while :; do sleep 0.1; done"]
 
 
-def _show(user: User, unit: str, *props: str) -> dict[str, str]:
-    p = user.run(["systemctl", "--user", "show", unit, *[f"-p{x}" for x in props]])
-    return dict(line.split("=", 1) for line in p.stdout.splitlines() if "=" in line)
-
-
-def _wait_for(pred: Callable[[], bool], secs: float = 15) -> bool:
-    deadline = time.monotonic() + secs
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        time.sleep(0.1)
-    return pred()
-
-
 @pytest.fixture
 def units(systemd_user: User) -> Iterator[list[str]]:
     """Unit names a test installs; stopped, disabled and removed afterwards whatever happens."""
     names: list[str] = []
     yield names
-    unit_dir = systemd_user.home / ".config" / "systemd" / "user"
-    for name in names:
-        systemd_user.run(["systemctl", "--user", "stop", name], timeout=60)
-        systemd_user.run(["systemctl", "--user", "disable", name])
-        systemd_user.run(["systemctl", "--user", "reset-failed", name])
-        (unit_dir / name).unlink(missing_ok=True)
-        (unit_dir / "default.target.wants" / name).unlink(missing_ok=True)
-        systemd_user.run(["rm", "-f", f"{systemd_user.runtime_dir}/{name}.ctr-id"])
-    systemd_user.run(["systemctl", "--user", "daemon-reload"])
+    remove_units(systemd_user, names)
 
 
 def _name() -> str:
@@ -72,7 +50,7 @@ def test_new_unit_starts_restarts_and_stops_clean(
 
     # Type=notify: by the time the start job is done, the container runs.
     assert podctl.ok("inspect", "--format", "{{.State.Status}}", name).strip() == "running"
-    st = _show(
+    st = show(
         podctl.user, unit, "ActiveState", "SubState", "UnitFileState", "MainPID", "NRestarts"
     )
     assert (st["ActiveState"], st["SubState"], st["UnitFileState"]) == (
@@ -82,16 +60,16 @@ def test_new_unit_starts_restarts_and_stops_clean(
     ), st
     # Enabled: default.target, which the user manager starts when it comes up (at boot with
     # lingering), now wants the unit.
-    assert unit in _show(podctl.user, "default.target", "Wants")["Wants"].split()
+    assert unit in show(podctl.user, "default.target", "Wants")["Wants"].split()
     first_id = podctl.ok("inspect", "--format", "{{.Id}}", name).strip()
     assert podctl.ok("exec", name, "sh", "-c", "echo $GREETING").strip() == "hi"
 
     # Killing the container's process makes systemd restart the unit: a new container.
     os.kill(int(podctl.ok("inspect", "--format", "{{.State.Pid}}", name)), signal.SIGKILL)
-    assert _wait_for(lambda: int(_show(podctl.user, unit, "NRestarts")["NRestarts"] or 0) >= 1
-                     and _show(podctl.user, unit, "ActiveState")["ActiveState"] == "active"), \
-        _show(podctl.user, unit, "NRestarts", "ActiveState", "SubState")  # fmt: skip
-    assert _wait_for(
+    assert wait_for(lambda: int(show(podctl.user, unit, "NRestarts")["NRestarts"] or 0) >= 1
+                     and show(podctl.user, unit, "ActiveState")["ActiveState"] == "active"), \
+        show(podctl.user, unit, "NRestarts", "ActiveState", "SubState")  # fmt: skip
+    assert wait_for(
         lambda: (
             podctl.run("inspect", "--format", "{{.State.Status}}", name).stdout.strip() == "running"
         )
@@ -101,7 +79,7 @@ def test_new_unit_starts_restarts_and_stops_clean(
     # systemctl stop: the container is stopped and removed, nothing of it is left.
     p = podctl.user.run(["systemctl", "--user", "stop", unit], timeout=60)
     assert p.returncode == 0, p.stderr
-    assert _show(podctl.user, unit, "ActiveState")["ActiveState"] in ("inactive", "failed")
+    assert show(podctl.user, unit, "ActiveState")["ActiveState"] in ("inactive", "failed")
     assert podctl.json("ps", "-a", "--format", "json") == []
     assert not (podctl.user.runtime_dir / f"{unit}.ctr-id").exists()
     assert not any(
@@ -112,7 +90,7 @@ def test_new_unit_starts_restarts_and_stops_clean(
     assert out.strip() == unit
     assert not installed.exists()
     assert not (installed.parent / "default.target.wants" / unit).exists()
-    assert _show(podctl.user, unit, "LoadState")["LoadState"] == "not-found"
+    assert show(podctl.user, unit, "LoadState")["LoadState"] == "not-found"
 
 
 def test_existing_container_forking_unit(podctl: Podctl, registry: str, units: list[str]) -> None:
@@ -121,7 +99,7 @@ def test_existing_container_forking_unit(podctl: Podctl, registry: str, units: l
     units.append(unit)
     podctl.ok("create", "--name", name, BUSYBOX, *SERVE)
     podctl.ok("generate", "systemd", "--name", "--install", "--start", name)
-    st = _show(podctl.user, unit, "ActiveState", "Type", "MainPID", "PIDFile")
+    st = show(podctl.user, unit, "ActiveState", "Type", "MainPID", "PIDFile")
     assert (st["ActiveState"], st["Type"]) == ("active", "forking"), st
     assert Path(st["PIDFile"]).read_text().strip() == st["MainPID"]  # conmon is the main process
     assert podctl.ok("inspect", "--format", "{{.State.Status}}", name).strip() == "running"
@@ -181,7 +159,7 @@ def test_failing_unit_reports_a_readable_reason(
     assert "exited with status 125" in p.stderr, p.stderr
     # podctl run's own error reaches systemd as the unit's StatusText (no journal here).
     assert "status: Error:" in p.stderr and "podctl-gone" in p.stderr, p.stderr
-    st = _show(podctl.user, unit, "ActiveState", "StatusText")
+    st = show(podctl.user, unit, "ActiveState", "StatusText")
     assert st["ActiveState"] == "failed" and "podctl-gone" in st["StatusText"], st
     [row] = podctl.json("systemd", "status", "--format", "json", name)
     assert (row["Unit"], row["ActiveState"], row["Result"]) == (unit, "failed", "exit-code"), row

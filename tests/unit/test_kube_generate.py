@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-import os
 import textwrap
-from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from kube_unit_helpers import OPTS, fixture_plan, golden
 
 from podctl.errors import InvalidSpec
 from podctl.kube import generate, translate_text
 from podctl.kube.context import TranslateOptions
 from podctl.kube.model import KubePlan, NamedVolume
 from podctl.spec import ContainerSpec, Mount, MountType, PodSpec, PortMapping
-
-FIXTURES = Path(__file__).parent / "kube_fixtures"
-OPTS = TranslateOptions(node_cpus=4, node_memory=8 << 30)
-UPDATE = os.environ.get("PODCTL_UPDATE_GOLDEN") == "1"
 
 
 def validator() -> Any:
@@ -39,10 +34,6 @@ def validate(text: str, versions: tuple[str, ...] = ("1.30", "1.33", "1.35")) ->
     return docs
 
 
-def fixture(name: str) -> KubePlan:
-    return translate_text((FIXTURES / name).read_text(), name, options=OPTS)
-
-
 def everything(plan: KubePlan, **kw: Any) -> str:
     return generate([*plan.pods, *plan.volumes], configmaps=plan.configmaps,
                     secrets=plan.secrets, **kw)  # fmt: skip
@@ -59,16 +50,13 @@ def test_validator_rejects_bad_documents() -> None:
 
 
 def test_golden_generated_yaml() -> None:
-    got = everything(fixture("all_fields.yaml"))
-    golden = FIXTURES / "all_fields.generated.yaml"
-    if UPDATE:
-        golden.write_text(got)
-    assert got == golden.read_text(), "rerun with PODCTL_UPDATE_GOLDEN=1 if the change is wanted"
+    got = everything(fixture_plan("all_fields.yaml"))
+    assert got == golden("all_fields.generated.yaml", got), "rerun with PODCTL_UPDATE_GOLDEN=1 if the change is wanted"
 
 
 @pytest.mark.parametrize("kind", ["pod", "deployment", "daemonset", "job"])
 def test_all_fields_validate_and_round_trip(kind: str) -> None:
-    plan = fixture("all_fields.yaml")
+    plan = fixture_plan("all_fields.yaml")
     text = everything(plan, kind=kind, service=True)
     # lifecycle.stopSignal exists since Kubernetes 1.33.
     docs = validate(text, ("1.33", "1.35"))
@@ -91,7 +79,7 @@ def test_all_fields_validate_and_round_trip(kind: str) -> None:
 
 
 def test_deployment_round_trip_keeps_the_name() -> None:
-    plan = fixture("deployment.yaml")
+    plan = fixture_plan("deployment.yaml")
     dep = plan.pods[0]
     text = generate([dep], kind="deployment", service=True)
     docs = validate(text)
@@ -198,7 +186,7 @@ def test_pod_spec_input_and_notes() -> None:
 
 
 def test_generated_yaml_plays_without_warnings() -> None:
-    plan = fixture("all_fields.yaml")
+    plan = fixture_plan("all_fields.yaml")
     again = translate_text(everything(plan), "gen.yaml", options=TranslateOptions(
         cgroup_limits=True, node_cpus=4, node_memory=8 << 30))  # fmt: skip
     assert [str(w) for w in again.warnings] == []

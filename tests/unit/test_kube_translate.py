@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
 import textwrap
 from pathlib import Path
 
 import pytest
+from kube_unit_helpers import FIXTURES, OPTS, fixture_plan, golden, plan_of
 
 from podctl.errors import InvalidSpec
-from podctl.kube import load_and_translate, translate_text
+from podctl.kube import load_and_translate
 from podctl.kube.context import TranslateOptions
 from podctl.kube.model import (
     HostAlias,
@@ -25,20 +25,6 @@ from podctl.kube.model import (
     placeholder,
 )
 from podctl.spec import Mount, MountType, PortMapping, RestartPolicy
-
-FIXTURES = Path(__file__).parent / "kube_fixtures"
-OPTS = TranslateOptions(node_cpus=4, node_memory=8 << 30)
-UPDATE = os.environ.get("PODCTL_UPDATE_GOLDEN") == "1"
-
-
-def plan_of(text: str, **kw: object) -> KubePlan:
-    kw.setdefault("options", OPTS)
-    return translate_text(textwrap.dedent(text), "t.yaml", **kw)
-
-
-def fixture_plan(name: str, **kw: object) -> KubePlan:
-    kw.setdefault("options", OPTS)
-    return translate_text((FIXTURES / name).read_text(), name, **kw)
 
 
 def messages(plan: KubePlan) -> list[str]:
@@ -59,10 +45,7 @@ def ctr(pod: KubePod, name: str):  # type: ignore[no-untyped-def]
 def test_golden_plan() -> None:
     plan = fixture_plan("all_fields.yaml")
     got = json.dumps(as_jsonable(plan), indent=1, sort_keys=True) + "\n"
-    golden = FIXTURES / "all_fields.plan.json"
-    if UPDATE:
-        golden.write_text(got)
-    assert got == golden.read_text(), "rerun with PODCTL_UPDATE_GOLDEN=1 if the change is wanted"
+    assert got == golden("all_fields.plan.json", got), "rerun with PODCTL_UPDATE_GOLDEN=1 if the change is wanted"
 
 
 def test_pod_level_fields(web: KubePod) -> None:
