@@ -1,4 +1,4 @@
-from podctl.cli.main import main
+from podctl.cli import entry
 
 if __name__ == "__main__":
-    main()
+    entry()

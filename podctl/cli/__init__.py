@@ -4,12 +4,41 @@ import sys
 
 
 def entry() -> None:
-    """The console script. `--version` answers before click is even imported."""
-    if sys.argv[1:] in (["--version"], ["-v"]):
+    """The console script. `--version` answers before click is even imported, and the hot
+    commands (ps, rm, stop, container cleanup ...) run without click (podctl.cli.fast)."""
+    args = sys.argv[1:]
+    if args in (["--version"], ["-v"]):
         from podctl import __version__
 
         sys.stdout.write(f"podctl version {__version__}\n")
         sys.exit(0)
+    from podctl.cli.fast import try_fast
+
+    code = try_fast(args)
+    if code is not None:
+        exit_now(code)
     from podctl.cli.main import main as run
 
     run()
+
+
+def exit_now(code: int) -> None:
+    """End the process once a command is done, without the interpreter's teardown.
+
+    Finalising every module and object costs ~5 ms of each command (measured: 28.0 against
+    23.4 ms for the imports of `run`); command bodies have committed their transactions and
+    closed their files when they return, so only the standard streams need flushing. Where
+    teardown still has work to do (another thread, an atexit handler), exit normally.
+    """
+    import atexit
+    import os
+
+    threading = sys.modules.get("threading")
+    if (threading is not None and threading.active_count() > 1) or atexit._ncallbacks():
+        sys.exit(code)
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except BrokenPipeError:
+        sys.exit(code)  # the interpreter's own EPIPE handling, as before
+    os._exit(code)

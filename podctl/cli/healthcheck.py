@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import sys
+from typing import Any
 
 import click
 
+from podctl.cli.actions import health as act
 from podctl.cli.main import CONTEXT, globals_of
 
 
@@ -17,15 +18,10 @@ def healthcheck() -> None:
 @healthcheck.command("run", context_settings=CONTEXT)
 @click.argument("container")
 @click.pass_context
-def run(ctx: click.Context, container: str) -> None:
+def run(ctx: click.Context, **kw: Any) -> int:
     """Run the health check of CONTAINER once.
 
     Exits 0 when the check passed, 1 when it failed (printing "unhealthy", or "starting"
     inside the start period), 125 when the container has no healthcheck or is not running.
     """
-    from podctl.engine import health
-
-    status = health.run_check(globals_of(ctx).config(), container)
-    if status not in (health.HEALTHY, health.GONE):
-        click.echo(status)
-        sys.exit(1)
+    return act.run(globals_of(ctx), **kw)

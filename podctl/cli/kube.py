@@ -9,9 +9,9 @@ from typing import Any
 
 import click
 
+from podctl.cli.actions import kube as act
+from podctl.cli.actions.kube import GO_BOOLS, go_bool_args
 from podctl.cli.main import CONTEXT, globals_of
-
-GO_BOOLS = ("start", "build", "replace", "quiet", "down", "force", "service")
 
 
 class KubeCommand(click.Command):
@@ -20,81 +20,15 @@ class KubeCommand(click.Command):
     A plain optional-value option would swallow the next argument (`--start FILE`).
     """
 
+    go_bools = GO_BOOLS
+
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        out: list[str] = []
-        for i, arg in enumerate(args):
-            if arg == "--":
-                out += args[i:]
-                break
-            name, eq, value = arg.partition("=")
-            if eq and name.startswith("--") and name[2:] in GO_BOOLS:
-                if value.lower() in ("true", "1", "yes", "t"):
-                    arg = name
-                elif value.lower() in ("false", "0", "no", "f"):
-                    arg = f"--no-{name[2:]}"
-                else:
-                    raise click.BadParameter(f"{value!r} is not a boolean", param_hint=name)
-            out.append(arg)
+        try:
+            out = go_bool_args(args, self.go_bools)
+        except ValueError as e:
+            name, value = e.args
+            raise click.BadParameter(f"{value!r} is not a boolean", param_hint=name) from None
         return super().parse_args(ctx, out)
-
-
-def _print_play(report: Any) -> None:
-    for pod in report.pods:
-        click.echo("Pod:")
-        click.echo(pod.id)
-        if pod.containers:
-            click.echo("Container:" if len(pod.containers) == 1 else "Containers:")
-            for cid in pod.containers:
-                click.echo(cid)
-        if pod.init_containers:
-            click.echo("Init Container:" if len(pod.init_containers) == 1 else "Init Containers:")
-            for cid in pod.init_containers:
-                click.echo(cid)
-        click.echo()
-    if report.volumes:
-        click.echo("Volume:" if len(report.volumes) == 1 else "Volumes:")
-        for name in report.volumes:
-            click.echo(name)
-
-
-def _play(ctx: click.Context, file: str, configmaps: tuple[str, ...], publish: tuple[str, ...],
-          replace: bool, start: bool, network: str | None, log_driver: str | None, build: bool,
-          quiet: bool) -> None:  # fmt: skip
-    from podctl.engine import kube as engine
-
-    opts = engine.PlayOptions(
-        file=file, configmaps=configmaps, publish=publish, replace=replace, start=start,
-        network=network, log_driver=log_driver, build=build,
-    )  # fmt: skip
-    report = engine.play(globals_of(ctx).config(), opts)
-    for pod in report.pods:
-        if pod.job_exit_code is not None:
-            click.echo(f"Job {pod.name}: completed with exit code {pod.job_exit_code}", err=True)
-    del quiet  # as podman's: it silences pull progress, which podctl does not print
-    _print_play(report)
-
-
-def _down(ctx: click.Context, file: str, force: bool) -> None:
-    from podctl.engine import kube as engine
-    from podctl.errors import PodctlError
-
-    report = engine.down(globals_of(ctx).config(), engine.DownOptions(file=file, force=force))
-    for e in report.errors:
-        click.echo(f"Error: {e.message}", err=True)
-    if report.stopped:
-        click.echo("Pods stopped:")
-        for pid in report.stopped:
-            click.echo(pid)
-    if report.removed:
-        click.echo("Pods removed:")
-        for pid in report.removed:
-            click.echo(pid)
-    if report.claims:
-        click.echo("Volumes removed:")
-        for name in report.claims:
-            click.echo(name)
-    if report.errors:
-        raise PodctlError(f"{len(report.errors)} item(s) could not be removed")
 
 
 def play_options(f: Any) -> Any:
@@ -132,7 +66,7 @@ def kube_play(ctx: click.Context, **kw: Any) -> None:
     played; other kinds are reported and skipped. Every document is checked first: when
     anything is invalid, nothing is created.
     """
-    _play(ctx, **kw)
+    act.play(globals_of(ctx), **kw)
 
 
 @click.command("down", cls=KubeCommand, context_settings=CONTEXT)
@@ -140,9 +74,9 @@ def kube_play(ctx: click.Context, **kw: Any) -> None:
 @click.option("--force/--no-force", default=False,
               help="Also remove the volumes of the file's PersistentVolumeClaims.")
 @click.pass_context
-def kube_down(ctx: click.Context, file: str, force: bool) -> None:
+def kube_down(ctx: click.Context, **kw: Any) -> None:
     """Remove the pods (and their volumes) that kube play created from FILE."""
-    _down(ctx, file, force)
+    act.down(globals_of(ctx), **kw)
 
 
 @click.command("generate", cls=KubeCommand, context_settings=CONTEXT)
@@ -190,12 +124,9 @@ kube.add_command(kube_generate)
 @click.option("--down/--no-down", default=False, help="Remove what FILE created (as kube down).")
 @click.option("--force/--no-force", default=False, help="With --down: also remove claim volumes.")
 @click.pass_context
-def play_kube(ctx: click.Context, down: bool, force: bool, **kw: Any) -> None:
+def play_kube(ctx: click.Context, **kw: Any) -> None:
     """Create pods from Kubernetes YAML (alias of kube play; --down: kube down)."""
-    if down:
-        _down(ctx, kw["file"], force)
-        return
-    _play(ctx, **kw)
+    act.play_kube(globals_of(ctx), **kw)
 
 
 @click.group(context_settings=CONTEXT)

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import sys
 from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 
 from podctl import __version__
+from podctl.cli.common import Globals as Globals
+from podctl.cli.common import error as error
+from podctl.cli.common import make_globals, run_guarded
 from podctl.cli.registry import COMMANDS, HIDDEN
-from podctl.errors import EXIT_ERROR, ContainerExit, PodctlError
-
-if TYPE_CHECKING:
-    from podctl.config import Config
+from podctl.errors import EXIT_ERROR
 
 
 def load_attr(target: str) -> Any:
@@ -45,33 +45,6 @@ class LazyGroup(click.Group):
                 formatter.write_dl(rows)
 
 
-class Globals:
-    """The global flags, and the Config they select (loaded on first use)."""
-
-    # A plain class, not a dataclass: importing dataclasses costs ~8 ms of every start-up.
-    def __init__(
-        self,
-        root: str | None = None,
-        runroot: str | None = None,
-        runtime: str | None = None,
-        log_level: str = "warn",
-    ) -> None:
-        self.root = root
-        self.runroot = runroot
-        self.runtime = runtime
-        self.log_level = log_level
-        self._config: Config | None = None
-
-    def config(self) -> Config:
-        if self._config is None:
-            from podctl import config
-
-            self._config = config.load(
-                root=self.root, runroot=self.runroot, runtime=self.runtime, log_level=self.log_level
-            )
-        return self._config
-
-
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
@@ -96,11 +69,7 @@ CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 def cli(
     ctx: click.Context, root: str | None, runroot: str | None, runtime: str | None, log_level: str
 ) -> None:
-    if log_level != "warn":
-        from podctl import log
-
-        log.setup(log_level)
-    ctx.obj = Globals(root=root, runroot=runroot, runtime=runtime, log_level=log_level)
+    ctx.obj = make_globals(root, runroot, runtime, log_level)
 
 
 def globals_of(ctx: click.Context) -> Globals:
@@ -111,44 +80,18 @@ def globals_of(ctx: click.Context) -> Globals:
     return obj
 
 
-def error(message: str, hint: str | None = None) -> None:
-    click.echo(f"Error: {message}", err=True)
-    if hint:
-        click.echo(hint, err=True)
-
-
-def _tell_systemd(message: str) -> None:
-    """Under a unit from `generate systemd`, the error becomes the unit's StatusText."""
-    import os
-
-    unit = os.environ.get("PODCTL_SYSTEMD_UNIT") or os.environ.get("PODMAN_SYSTEMD_UNIT")
-    if unit and os.environ.get("NOTIFY_SOCKET"):
-        from podctl.systemd.notify import report_failure
-
-        report_failure(message)
-
-
 def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
-    try:
-        rv = cli.main(args=args, prog_name="podctl", standalone_mode=False)
-    except click.exceptions.Exit as e:
-        sys.exit(e.exit_code)
-    except click.exceptions.Abort:
-        sys.exit(EXIT_ERROR)
-    except click.ClickException as e:
-        e.show()
-        sys.exit(EXIT_ERROR)
-    except PodctlError as e:
-        error(e.message, e.hint)
-        _tell_systemd(e.message)
-        sys.exit(e.exit_code)
-    except ContainerExit as e:
-        sys.exit(e.code)
-    except KeyboardInterrupt:
-        sys.exit(130)
-    except BrokenPipeError:
-        sys.exit(0)
-    if isinstance(rv, int) and rv:
-        sys.exit(rv)
-    sys.exit(0)
+
+    def invoke() -> Any:
+        try:
+            return cli.main(args=args, prog_name="podctl", standalone_mode=False)
+        except click.exceptions.Exit as e:
+            return e.exit_code
+        except click.exceptions.Abort:
+            return EXIT_ERROR
+        except click.ClickException as e:
+            e.show()
+            return EXIT_ERROR
+
+    sys.exit(run_guarded(invoke))

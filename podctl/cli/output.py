@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
-import re
 import sys
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
 
-import click
+from podctl.cli.common import echo
+
+# Not typing.TYPE_CHECKING: importing typing costs start-up time on every command.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Mapping, Sequence
+    from typing import Any
 
 
 def to_json(data: Any) -> str:
@@ -19,6 +22,8 @@ def header_for(field: str, headers: Mapping[str, str] | None = None) -> str:
     """`CreatedAt` -> `CREATED AT`, unless the command names the column itself."""
     if headers and field in headers:
         return headers[field]
+    import re
+
     return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", field).upper()
 
 
@@ -54,7 +59,7 @@ def emit(
     from podctl.cli.gotemplate import Template, normalize
 
     if fmt == "json" or fmt == "{{json .}}" and single:
-        click.echo(to_json(items[0] if single and items else list(items)))
+        echo(to_json(items[0] if single and items else list(items)))
         return
     if not fmt:
         fmt = "table " + "\t".join("{{." + c + "}}" for c in default_columns)
@@ -79,6 +84,8 @@ def emit(
 
 
 def _header_of(col: str, headers: Mapping[str, str] | None) -> str:
+    import re
+
     fields = re.findall(r"\{\{-?\s*(?:\w+\s+)?\.([A-Za-z0-9_.]+)", col)
     if len(fields) == 1 and col.strip().startswith("{{"):
         return header_for(fields[0].split(".")[-1], headers)
@@ -99,9 +106,9 @@ def report_batch(
     for it in items:
         if it.ok:
             if print_ok:
-                click.echo(line(it))
+                echo(line(it))
         else:
-            click.echo(f"Error: {it.error}", err=True)
+            echo(f"Error: {it.error}", err=True)
             status = code_of(it.error) if code_of else it.error.exit_code
     return status
 
@@ -110,10 +117,10 @@ def emit_inspect(data: Sequence[Any], fmt: str, errors: Sequence[Exception] = ()
     """`inspect` output as podman: the objects found (JSON array or template), then each
     missing name as an error; the last error becomes the exit status."""
     if not fmt or fmt == "json":
-        click.echo(to_json(list(data)))
+        echo(to_json(list(data)))
     else:
         emit(data, fmt)
     if errors:
         for e in errors[:-1]:
-            click.echo(f"Error: {e}", err=True)
+            echo(f"Error: {e}", err=True)
         raise errors[-1]

@@ -4,69 +4,20 @@ from __future__ import annotations
 
 import functools
 import sys
-from collections.abc import Sequence
 from typing import Any
 
 import click
 
+from podctl.cli.actions import pod as act
+from podctl.cli.actions.pod import latest_pod as _latest
+from podctl.cli.actions.pod import pod_refs as _refs
+from podctl.cli.actions.pod import report_pods as _report
 from podctl.cli.main import CONTEXT, globals_of
-from podctl.cli.output import emit, report_batch, to_json
-from podctl.errors import InvalidSpec, NotFound
-
-PS_HEADERS = {"ID": "POD ID", "InfraID": "INFRA ID", "NumberOfContainers": "# OF CONTAINERS"}
-PS_COLUMNS = ("ID", "Name", "Status", "Created", "InfraID", "NumberOfContainers")
-
-
-def _cfg(ctx: click.Context) -> Any:
-    return globals_of(ctx).config()
-
-
-def _report(items: Sequence[Any]) -> int:
-    return report_batch(items, line=lambda it: it.id or it.ref)
-
-
-def _refs(pods: Sequence[str], id_files: Sequence[str], all_: bool = False, latest: bool = False) -> list[str]:
-    from podctl.engine.pods import read_id_file
-
-    refs = list(pods) + [read_id_file(f) for f in id_files]
-    if not refs and not all_ and not latest:
-        raise InvalidSpec("you must provide at least one pod name or id")
-    return refs
-
-
-def _latest(cfg: Any) -> list[str]:
-    from podctl.engine import pods
-
-    items = pods.ps(cfg)
-    if not items:
-        raise NotFound("no pods to act on: no such pod")
-    return [items[0]["json"]["Id"]]
 
 
 @click.group(context_settings=CONTEXT)
 def pod() -> None:
     """Manage pods: groups of containers sharing network, IPC and UTS namespaces."""
-
-
-def _kv(items: Sequence[str], flag: str) -> tuple[tuple[str, str], ...]:
-    out = []
-    for it in items:
-        k, _, v = it.partition("=")
-        if not k:
-            raise InvalidSpec(f"{flag} {it!r}: expected KEY=VALUE")
-        out.append((k, v))
-    return tuple(out)
-
-
-def _share(value: str | None) -> tuple[str, ...]:
-    if value is None:
-        return ("ipc", "net", "uts")
-    if value in ("", "none"):
-        return ()
-    add = value.startswith("+")
-    items = [s.strip() for s in value.lstrip("+").split(",") if s.strip()]
-    base = ["ipc", "net", "uts"] if add else []
-    return tuple(dict.fromkeys(base + items))
 
 
 @pod.command("create", context_settings={**CONTEXT, "help_option_names": ["--help"]})
@@ -93,38 +44,10 @@ def _share(value: str | None) -> tuple[str, ...]:
 @click.option("-v", "--volume", "volumes", multiple=True, metavar="[SRC:]DST[:OPTS]",
               help="Bind mount a host path or named volume into every container of the pod")  # fmt: skip
 @click.pass_context
-def create(ctx: click.Context, name_arg: str | None, name: str | None, publish: tuple[str, ...],
-           hostname: str | None, share: str | None, infra: bool, infra_name: str | None,
-           infra_conmon_pidfile: str | None, labels: tuple[str, ...], exit_policy: str, replace: bool,
-           pod_id_file: str | None, network: str | None, add_host: tuple[str, ...], dns: tuple[str, ...],
-           dns_search: tuple[str, ...], dns_option: tuple[str, ...], volumes: tuple[str, ...]) -> None:  # fmt: skip
+def create(ctx: click.Context, **kw: Any) -> None:
     """Create a new empty pod. Prints the pod ID."""
-    from podctl import net
-    from podctl.engine import pods
-    from podctl.spec import ExitPolicy, PodSpec, parse_volume
+    act.create(globals_of(ctx), **kw)
 
-    cfg = _cfg(ctx)
-    if name and name_arg and name != name_arg:
-        raise InvalidSpec("cannot specify the pod name both as an argument and with --name")
-    pname = name or name_arg
-    if not pname:
-        from podctl.engine.containers import _random_name
-        from podctl.engine.lifecycle import open_db
-
-        pname = _random_name(open_db(cfg))
-    ports = tuple(net.parse_publish_list(publish))
-    spec = PodSpec(
-        name=pname, hostname=hostname, labels=_kv(labels, "--label"), ports=ports,
-        network=network or "slirp4netns", share=_share(share), infra=infra,
-        exit_policy=ExitPolicy(exit_policy), add_hosts=add_host, dns_servers=dns,
-        dns_search=dns_search, dns_options=dns_option,
-        volumes=tuple(parse_volume(v) for v in volumes),
-        create_command=("podctl", *sys.argv[1:]),
-    )  # fmt: skip
-    rec = pods.create(cfg, pods.PodCreateOptions(spec, replace=replace, pod_id_file=pod_id_file,
-                                                 infra_conmon_pidfile=infra_conmon_pidfile,
-                                                 infra_name=infra_name))  # fmt: skip
-    click.echo(rec.id)
 
 
 def _batch_options(f: Any) -> Any:
@@ -138,13 +61,10 @@ def _batch_options(f: Any) -> Any:
 @pod.command("start", context_settings=CONTEXT)
 @_batch_options
 @click.pass_context
-def start(ctx: click.Context, pods: tuple[str, ...], all_: bool, latest: bool, id_files: tuple[str, ...]) -> int:
+def start(ctx: click.Context, **kw: Any) -> int:
     """Start one or more pods: the infra container first, then the members in creation order."""
-    from podctl.engine import pods as engine
+    return act.start(globals_of(ctx), **kw)
 
-    cfg = _cfg(ctx)
-    refs = _refs(pods, id_files, all_, latest) + (_latest(cfg) if latest else [])
-    return _report(engine.start(cfg, refs, all_=all_))
 
 
 @pod.command("stop", context_settings=CONTEXT)
@@ -152,24 +72,10 @@ def start(ctx: click.Context, pods: tuple[str, ...], all_: bool, latest: bool, i
 @click.option("-t", "--time", "timeout", type=int, help="Seconds to wait for each container to stop before killing it")
 @click.option("-i", "--ignore", is_flag=True, help="Ignore errors when a specified pod is missing")
 @click.pass_context
-def stop(ctx: click.Context, pods: tuple[str, ...], all_: bool, latest: bool, id_files: tuple[str, ...],
-         timeout: int | None, ignore: bool) -> int:  # fmt: skip
+def stop(ctx: click.Context, **kw: Any) -> int:
     """Stop one or more pods: members in reverse creation order, then the infra container."""
-    from podctl.engine import pods as engine
+    return act.stop(globals_of(ctx), **kw)
 
-    cfg = _cfg(ctx)
-    if ignore and id_files:
-        id_files = tuple(f for f in id_files if _readable(f))
-    refs = _refs(pods, id_files, all_ or ignore, latest) + (_latest(cfg) if latest else [])
-    return _report(engine.stop(cfg, refs, timeout=timeout, all_=all_, ignore=ignore))
-
-
-def _readable(path: str) -> bool:
-    try:
-        with open(path) as f:
-            return bool(f.read().strip())
-    except OSError:
-        return False
 
 
 @pod.command("restart", context_settings=CONTEXT)
@@ -179,7 +85,7 @@ def restart(ctx: click.Context, pods: tuple[str, ...], all_: bool, latest: bool,
     """Restart one or more pods."""
     from podctl.engine import pods as engine
 
-    cfg = _cfg(ctx)
+    cfg = globals_of(ctx).config()
     refs = _refs(pods, id_files, all_, latest) + (_latest(cfg) if latest else [])
     return _report(engine.restart(cfg, refs, all_=all_))
 
@@ -193,7 +99,7 @@ def kill(ctx: click.Context, pods: tuple[str, ...], all_: bool, latest: bool, id
     """Send a signal to the containers of one or more pods."""
     from podctl.engine import pods as engine
 
-    cfg = _cfg(ctx)
+    cfg = globals_of(ctx).config()
     refs = _refs(pods, id_files, all_, latest) + (_latest(cfg) if latest else [])
     return _report(engine.kill(cfg, refs, signal=signal, all_=all_))
 
@@ -205,7 +111,7 @@ def pause(ctx: click.Context, pods: tuple[str, ...], all_: bool, latest: bool, i
     """Pause all the containers of one or more pods."""
     from podctl.engine import pods as engine
 
-    cfg = _cfg(ctx)
+    cfg = globals_of(ctx).config()
     refs = _refs(pods, id_files, all_, latest) + (_latest(cfg) if latest else [])
     return _report(engine.pause(cfg, refs, all_=all_))
 
@@ -217,7 +123,7 @@ def unpause(ctx: click.Context, pods: tuple[str, ...], all_: bool, latest: bool,
     """Unpause all the containers of one or more pods."""
     from podctl.engine import pods as engine
 
-    cfg = _cfg(ctx)
+    cfg = globals_of(ctx).config()
     refs = _refs(pods, id_files, all_, latest) + (_latest(cfg) if latest else [])
     return _report(engine.pause(cfg, refs, unpause=True, all_=all_))
 
@@ -228,16 +134,10 @@ def unpause(ctx: click.Context, pods: tuple[str, ...], all_: bool, latest: bool,
 @click.option("-i", "--ignore", is_flag=True, help="Ignore errors when a specified pod is missing")
 @click.option("-t", "--time", "timeout", type=int, help="Seconds to wait for the containers to stop before killing them")
 @click.pass_context
-def rm(ctx: click.Context, pods: tuple[str, ...], all_: bool, latest: bool, id_files: tuple[str, ...],
-       force: bool, ignore: bool, timeout: int | None) -> int:  # fmt: skip
+def rm(ctx: click.Context, **kw: Any) -> int:
     """Remove one or more stopped pods and their containers (-f: running ones too)."""
-    from podctl.engine import pods as engine
+    return act.rm(globals_of(ctx), **kw)
 
-    cfg = _cfg(ctx)
-    if ignore and id_files:
-        id_files = tuple(f for f in id_files if _readable(f))
-    refs = _refs(pods, id_files, all_ or ignore, latest) + (_latest(cfg) if latest else [])
-    return _report(engine.rm(cfg, refs, force=force, all_=all_, ignore=ignore, timeout=timeout))
 
 
 @pod.command("prune", context_settings=CONTEXT)
@@ -250,7 +150,7 @@ def prune(ctx: click.Context, force: bool) -> int:
     question = "WARNING! This will remove all stopped/exited pods..\nAre you sure you want to continue?"
     if not force and sys.stdin.isatty() and not click.confirm(question):
         return 0
-    return _report(engine.prune(_cfg(ctx)))
+    return _report(engine.prune(globals_of(ctx).config()))
 
 
 @pod.command("ps", context_settings=CONTEXT)
@@ -261,25 +161,10 @@ def prune(ctx: click.Context, force: bool) -> int:
 @click.option("--no-trunc", is_flag=True, help="Do not truncate pod and container IDs")
 @click.option("--ctr-names", is_flag=True, help="Print the names of the containers")
 @click.pass_context
-def ps(ctx: click.Context, fmt: str, filters: tuple[str, ...], quiet: bool, noheading: bool,
-       no_trunc: bool, ctr_names: bool) -> None:  # fmt: skip
+def ps(ctx: click.Context, **kw: Any) -> None:
     """List pods."""
-    from podctl.engine import pods as engine
+    act.ps(globals_of(ctx), **kw)
 
-    items = engine.ps(_cfg(ctx), filters=filters)
-    if quiet:
-        for it in items:
-            click.echo(it["json"]["Id"] if no_trunc else it["json"]["Id"][:12])
-        return
-    if fmt == "json":
-        click.echo(to_json([it["json"] for it in items]))
-        return
-    views = [it["view"] for it in items]
-    if no_trunc:
-        for v in views:
-            v["ID"], v["InfraID"] = v["Id"], v["InfraId"]
-    cols = PS_COLUMNS + (("ContainerNames",) if ctr_names else ())
-    emit(views, fmt, headers={**PS_HEADERS, "ContainerNames": "NAMES"}, default_columns=cols, noheading=noheading)
 
 
 @pod.command("inspect", context_settings=CONTEXT)
@@ -287,29 +172,19 @@ def ps(ctx: click.Context, fmt: str, filters: tuple[str, ...], quiet: bool, nohe
 @click.option("-f", "--format", "fmt", default="json", help="Format the output: json or a Go template")
 @click.option("-l", "--latest", is_flag=True, help="Inspect the latest pod")
 @click.pass_context
-def inspect(ctx: click.Context, pods: tuple[str, ...], fmt: str, latest: bool) -> None:
+def inspect(ctx: click.Context, **kw: Any) -> None:
     """Display the configuration of one or more pods (one pod: a JSON object, as podman 4)."""
-    from podctl.engine import pods as engine
+    act.inspect(globals_of(ctx), **kw)
 
-    cfg = _cfg(ctx)
-    refs = list(pods) + (_latest(cfg) if latest else [])
-    if not refs:
-        raise InvalidSpec("you must provide at least one pod name or id")
-    items = engine.inspect(cfg, refs)
-    if fmt == "json":
-        click.echo(to_json(items[0] if len(items) == 1 else items))
-        return
-    emit(items, fmt)
 
 
 @pod.command("exists", context_settings=CONTEXT)
 @click.argument("pod_ref", metavar="POD")
 @click.pass_context
-def exists(ctx: click.Context, pod_ref: str) -> int:
+def exists(ctx: click.Context, **kw: Any) -> int:
     """Check if a pod exists: exit status 0 if it does, 1 if it does not."""
-    from podctl.engine import pods as engine
+    return act.exists(globals_of(ctx), **kw)
 
-    return 0 if engine.exists(_cfg(ctx), pod_ref) else 1
 
 
 @pod.command("logs", context_settings=CONTEXT)
@@ -324,13 +199,13 @@ def exists(ctx: click.Context, pod_ref: str) -> int:
 def logs(ctx: click.Context, pod_ref: str, container: str | None, follow: bool, tail: int,
          since: str | None, timestamps: bool, names: bool) -> None:  # fmt: skip
     """Fetch the logs of the containers of a pod, each line prefixed with its container."""
-    from podctl.cli.container import _write_line
+    from podctl.cli.actions.container import write_line as _write_line
     from podctl.engine import containers as cengine
     from podctl.engine import pods as engine
     from podctl.runtime import logs as klog
     from podctl.runtime.paths import ContainerPaths
 
-    cfg = _cfg(ctx)
+    cfg = globals_of(ctx).config()
     since_t = klog.parse_since(since) if since else None
     recs = engine.logs_targets(cfg, pod_ref, container)
     for rec in recs:
@@ -353,6 +228,6 @@ def top(ctx: click.Context, pod_ref: str, descriptors: tuple[str, ...]) -> None:
     from podctl.cli.output import table
     from podctl.engine import pods as engine
 
-    table(engine.top(_cfg(ctx), pod_ref, descriptors))
+    table(engine.top(globals_of(ctx).config(), pod_ref, descriptors))
 
 
