@@ -5,11 +5,17 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from podctl.errors import InvalidConfig, PodctlError
+
+# Not typing.TYPE_CHECKING: importing typing costs start-up time on every command.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from dataclasses import dataclass, field
+    from typing import Any
+else:
+    from podctl.records import dataclass, field
 
 SYSTEM_CONF_DIRS = (Path("/usr/share/containers"), Path("/etc/containers"))
 

@@ -7,13 +7,20 @@ container, so `inspect` and restarts see exactly what was asked for.
 
 from __future__ import annotations
 
-import dataclasses
-import re
-from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
 
+from podctl import records
 from podctl.errors import InvalidSpec
+
+# podctl.records: dataclasses without the import and class-creation cost (mypy sees the real
+# ones). Not typing.TYPE_CHECKING: importing typing costs start-up time on every command.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import re
+    from dataclasses import dataclass, field
+    from typing import Any
+else:
+    from podctl.records import dataclass, field
 
 
 class MountType(StrEnum):
@@ -92,7 +99,7 @@ class Healthcheck:
                       "on_failure": HealthOnFailure(d.get("on_failure") or "none")})  # fmt: skip
 
 
-_DURATION_RE = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
+_DURATION = r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)"
 _UNIT_SECS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
 
 
@@ -102,7 +109,9 @@ def parse_duration(value: str, flag: str) -> float:
     if v in ("0", "disable"):
         return 0.0
     pos, total = 0, 0.0
-    for m in _DURATION_RE.finditer(v):
+    import re
+
+    for m in re.finditer(_DURATION, v):
         if m.start() != pos:
             break
         total += float(m.group(1)) * _UNIT_SECS[m.group(2)]
@@ -217,7 +226,7 @@ class ContainerSpec:
             seen.add(m.destination)
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        return records.asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ContainerSpec:
@@ -236,11 +245,11 @@ class ContainerSpec:
         d["sdnotify"] = SdNotify(d.get("sdnotify", "container"))
         if d.get("healthcheck") is not None:
             d["healthcheck"] = Healthcheck.from_dict(d["healthcheck"])
-        known = {f.name for f in dataclasses.fields(cls)}
+        known = set(records.field_names(cls))
         return cls(**{k: v for k, v in d.items() if k in known})
 
     def replace(self, **changes: Any) -> ContainerSpec:
-        return dataclasses.replace(self, **changes)
+        return records.replace(self, **changes)  # type: ignore[no-any-return]
 
     @property
     def env_dict(self) -> dict[str, str]:
@@ -300,7 +309,7 @@ class PodSpec:
             raise InvalidSpec(f"--exit-policy {self.exit_policy}: must be continue or stop") from e
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        return records.asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> PodSpec:
@@ -314,11 +323,11 @@ class PodSpec:
             d[key] = tuple(d.get(key, ()))
         d["restart_policy"] = RestartPolicy(d.get("restart_policy", "no"))
         d["exit_policy"] = ExitPolicy(d.get("exit_policy", "continue"))
-        known = {f.name for f in dataclasses.fields(cls)}
+        known = set(records.field_names(cls))
         return cls(**{k: v for k, v in d.items() if k in known})
 
     def replace(self, **changes: Any) -> PodSpec:
-        return dataclasses.replace(self, **changes)
+        return records.replace(self, **changes)  # type: ignore[no-any-return]
 
     @property
     def label_dict(self) -> dict[str, str]:
@@ -332,10 +341,15 @@ def mounts_from_dicts(items: Any) -> tuple[Mount, ...]:
     )
 
 
-_NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
+_NAME_RE: re.Pattern[str] | None = None
 
 
 def check_name(name: str, what: str) -> str:
+    global _NAME_RE
+    if _NAME_RE is None:  # compiled on first use: most commands never check a name
+        import re
+
+        _NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
     if not _NAME_RE.match(name):
         raise InvalidSpec(
             f"{what} name {name!r} is invalid: names must match [a-zA-Z0-9][a-zA-Z0-9_.-]*"

@@ -5,14 +5,17 @@ from __future__ import annotations
 import shlex
 import time
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
 
 from podctl.config import Config
 from podctl.runtime.paths import ContainerPaths
 from podctl.state.containers import ContainerRecord, State
 from podctl.units import human_duration
 
+# Not typing.TYPE_CHECKING: importing typing costs start-up time on every command.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from podctl.spec import ContainerSpec
 
 ZERO_TIME = "0001-01-01T00:00:00Z"

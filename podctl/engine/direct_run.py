@@ -30,7 +30,6 @@ def direct_run_ok(rec: ContainerRecord) -> bool:
 def run_direct(cfg: Config, db: StateDB, rec: ContainerRecord) -> int:
     """Run the container with `runc run`, this process standing in for conmon; its exit code."""
     import signal
-    import subprocess
 
     from podctl import run as gateway
     from podctl.runtime import etcfiles
@@ -50,8 +49,7 @@ def run_direct(cfg: Config, db: StateDB, rec: ContainerRecord) -> int:
             paths.exits.mkdir(parents=True, exist_ok=True, mode=0o700)
             logfile = paths.bundle / "runc.log"
             argv = rt.run_argv(rec.id, paths.bundle, paths.pidfile, logfile)
-            stdin = None if rec.spec.get("interactive") else subprocess.DEVNULL
-            child = gateway.spawn(argv, stdin=stdin, stdout=None, stderr=None)
+            child = gateway.start(argv, stdin_devnull=not rec.spec.get("interactive"))
             rec = db.update_container(rec.id, state=State.RUNNING, started_at=time.time(),
                                       conmon_pid=os.getpid(), pid=0, finished_at=0.0,
                                       rootfs_driver=rec.rootfs_driver)  # fmt: skip
@@ -63,17 +61,12 @@ def run_direct(cfg: Config, db: StateDB, rec: ContainerRecord) -> int:
 
     def forward(sig: int, _frame: object) -> None:
         with contextlib.suppress(OSError):
-            os.kill(child.pid, sig)
+            os.kill(child, sig)
 
     old = {s: signal.signal(s, forward) for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP,
                                                   signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2)}  # fmt: skip
     try:
-        while True:
-            try:
-                code = child.wait()
-                break
-            except InterruptedError:
-                continue
+        code = gateway.wait(child)
     finally:
         for s, h in old.items():
             signal.signal(s, h)

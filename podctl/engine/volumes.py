@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
 
 from podctl.config import Config
 from podctl.engine import lifecycle as lc
@@ -13,6 +11,13 @@ from podctl.errors import InvalidSpec, NotFound, PodctlError, StateError
 from podctl.spec import check_name
 from podctl.state.containers import StateDB, VolumeRecord
 
+# Not typing.TYPE_CHECKING: importing typing costs start-up time on every command.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from dataclasses import dataclass
+    from typing import Any
+else:
+    from podctl.records import dataclass
 
 @dataclass(frozen=True)
 class VolumeCreateOptions:

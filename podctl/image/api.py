@@ -6,10 +6,19 @@ runtime layer can depend on it without importing the registry client.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Protocol
+
+# Not typing.TYPE_CHECKING: importing typing costs start-up time on every command. The
+# Protocols below are for mypy; at run time they are plain classes nothing derives from.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from dataclasses import dataclass, field
+    from typing import Any, Protocol
+else:
+    from podctl.records import dataclass, field
+
+    Protocol = object
 
 
 class PullPolicy(StrEnum):

@@ -11,13 +11,19 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from podctl.config import load_toml, xdg_config_home
 from podctl.errors import InvalidConfig, RegistryError
 from podctl.image.reference import Reference, parse
+
+# Not typing.TYPE_CHECKING: importing typing costs start-up time on every command.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from dataclasses import dataclass, field
+    from typing import Any
+else:
+    from podctl.records import dataclass, field
 
 SYSTEM_CONF = Path("/etc/containers/registries.conf")
 SYSTEM_DROPINS = Path("/etc/containers/registries.conf.d")

@@ -19,23 +19,27 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-import shutil
 import sqlite3
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from podctl.errors import InvalidSpec, NotFound, StoreError
 from podctl.image.api import ImageRecord, PullPolicy
 from podctl.image.reference import Reference, is_image_id, parse
 from podctl.state import db
 
+# Not typing.TYPE_CHECKING: importing typing costs start-up time on every command.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from dataclasses import dataclass
+    from typing import Any
+
     from podctl.config import Config
     from podctl.image.pull import PullOptions
+else:
+    from podctl.records import dataclass
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS images (
@@ -528,6 +532,8 @@ def _owner_dead(name: str) -> bool:
 def _rmtree(path: Path) -> None:
     try:
         if path.is_dir() and not path.is_symlink():
+            import shutil
+
             shutil.rmtree(path)
         else:
             path.unlink()

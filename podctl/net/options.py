@@ -7,13 +7,18 @@ outbound_addr6, port_handler); `pasta` options are pasta's own arguments, comma 
 
 from __future__ import annotations
 
-import ipaddress
 import os
-from dataclasses import asdict, dataclass, field
 from enum import StrEnum
-from typing import Any
 
 from podctl.errors import InvalidSpec
+
+# Not typing.TYPE_CHECKING: importing typing costs start-up time on every command.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from dataclasses import asdict, dataclass, field
+    from typing import Any
+else:
+    from podctl.records import asdict, dataclass, field
 
 SLIRP_MTU = 65520
 
@@ -160,6 +165,8 @@ def parse_slirp_options(options: list[str], flag: str = "--network") -> SlirpOpt
                 raise InvalidSpec(f"{flag}: invalid mtu {value!r} for slirp4netns (68-65521)")
             kw["mtu"] = int(value)
         elif option == "cidr":
+            import ipaddress
+
             try:
                 net = ipaddress.ip_network(value, strict=False)
             except ValueError as e:
@@ -182,6 +189,8 @@ def parse_slirp_options(options: list[str], flag: str = "--network") -> SlirpOpt
 
 
 def _outbound(option: str, value: str, version: int, flag: str) -> str:
+    import ipaddress
+
     try:
         if ipaddress.ip_address(value).version == version:
             return value

@@ -9,8 +9,6 @@ port (range 1), which is what gets forwarded and stored.
 from __future__ import annotations
 
 import errno
-import ipaddress
-import socket
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -55,6 +53,8 @@ def _split_ip(arg: str, spec: str) -> tuple[str, str]:
             return "", spec
         ip, rest = parts[0], ":".join(parts[1:])
     if ip:
+        import ipaddress
+
         try:
             ipaddress.ip_address(ip)
         except ValueError as e:
@@ -185,6 +185,8 @@ def bind_error(m: PortMapping, e: OSError) -> PortInUse:
 
 def _probe(m: PortMapping) -> int:
     """Bind M's host address/port as the forwarder will (SO_REUSEADDR for TCP); return the port."""
+    import socket
+
     ip = m.host_ip or "0.0.0.0"
     family = socket.AF_INET6 if ":" in ip else socket.AF_INET
     kind = socket.SOCK_STREAM if m.protocol == "tcp" else socket.SOCK_DGRAM

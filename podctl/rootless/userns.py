@@ -8,18 +8,24 @@ pause process is gone (after a reboot), it is created again.
 from __future__ import annotations
 
 import fcntl
-import json
 import os
 import pwd
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
-from podctl import run as gateway
 from podctl.config import Config, ensure_private_dir
 from podctl.errors import CommandNotFound, PodctlError, RuntimeFailed
-from podctl.rootless import kernel, subid
+from podctl.rootless import kernel
+
+# The process-spawning gateway (subprocess) and json load only when a pause process has to be
+# created or a child has to answer: joining needs neither. Not typing.TYPE_CHECKING: importing
+# typing costs start-up time.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from podctl.rootless import subid
 
 PAUSE_PID = "pause.pid"
 _ENV_INSIDE = "_PODCTL_USERNS_PID"
@@ -95,6 +101,8 @@ def ensure_pause(cfg: Config) -> int:
 
 
 def id_ranges() -> tuple[list[subid.IdRange], list[subid.IdRange]]:
+    from podctl.rootless import subid
+
     uids = subid.ranges(subid.SUBUID)
     gids = subid.ranges(subid.SUBGID)
     name = user_name()
@@ -112,6 +120,9 @@ def id_ranges() -> tuple[list[subid.IdRange], list[subid.IdRange]]:
 
 
 def _create_pause() -> int:
+    from podctl import run as gateway
+    from podctl.rootless import subid
+
     uids, gids = id_ranges()
     catatonit = gateway.which("catatonit")
     if not catatonit:
@@ -241,6 +252,8 @@ def call_inside(cfg: Config, fn: Callable[[], Any]) -> Any:
     Joining is for good, so FN runs in a forked child and the caller stays where it is.
     An exception in the child comes back as RuntimeFailed with its message.
     """
+    import json
+
     if os.geteuid() == 0 or in_child_userns():
         return fn()
     ensure_pause(cfg)

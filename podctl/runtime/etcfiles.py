@@ -7,11 +7,17 @@ host's), as podman does.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 from podctl.errors import CannotInvoke, CommandNotFound
 from podctl.runtime.paths import secure_join
+
+# podctl.records: dataclasses without the import and class-creation cost (mypy sees the real ones).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from dataclasses import dataclass
+else:
+    from podctl.records import dataclass
 
 
 @dataclass(frozen=True)

@@ -5,15 +5,21 @@ from __future__ import annotations
 import json
 import os
 import resource
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from podctl.errors import InvalidSpec
 from podctl.log import warn
 from podctl.runtime import etcfiles, seccomp
 from podctl.runtime.paths import ContainerPaths, secure_join
 from podctl.spec import ContainerSpec
+
+# Not typing.TYPE_CHECKING: importing typing costs start-up time on every command.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from dataclasses import dataclass, field
+    from typing import Any
+else:
+    from podctl.records import dataclass, field
 
 OCI_VERSION = "1.0.2-dev"
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"

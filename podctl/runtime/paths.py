@@ -9,11 +9,17 @@ exit file, all gone after a reboot as the processes they describe are.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 from podctl.config import Config
 from podctl.errors import InvalidSpec
+
+# podctl.records: dataclasses without the import and class-creation cost (mypy sees the real ones).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from dataclasses import dataclass
+else:
+    from podctl.records import dataclass
 
 
 @dataclass(frozen=True)

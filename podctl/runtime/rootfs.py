@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import errno
 import os
-import shutil
 import stat
 from collections.abc import Sequence
 from enum import StrEnum
 from pathlib import Path
 
-from podctl import run as gateway
 from podctl.errors import RuntimeFailed, StoreError
 from podctl.log import log
 from podctl.rootless import kernel
@@ -87,6 +85,8 @@ def mount(paths: ContainerPaths, layers: Sequence[Path], preferred: str = "", *,
                 opts = _overlay_options(layers, paths, ",userxattr")
                 kernel.mount("overlay", str(paths.merged), "overlay", 0, opts)
             elif drv == Driver.FUSE:
+                from podctl import run as gateway
+
                 fuse = gateway.which("fuse-overlayfs")
                 if not fuse:
                     raise RuntimeFailed("fuse-overlayfs is not installed")
@@ -118,6 +118,8 @@ def umount_path(path: Path) -> None:
 
 
 def remove(paths: ContainerPaths, driver: str = "") -> None:
+    import shutil
+
     umount(paths, driver)
     for d in (paths.storage, paths.bundle):
         shutil.rmtree(d, ignore_errors=True)
@@ -129,6 +131,8 @@ def remove(paths: ContainerPaths, driver: str = "") -> None:
 
 def _copy_rootfs(layers: Sequence[Path], dest: Path) -> None:
     """The last fallback: apply the layers one over the other into DEST (whiteouts honoured)."""
+    import shutil
+
     if any(dest.iterdir()):
         return
     for layer in layers:

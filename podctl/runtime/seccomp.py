@@ -7,12 +7,16 @@ kernel version, exactly as podman filters them; the result is cached per capabil
 from __future__ import annotations
 
 import json
-import platform
+import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
 
 from podctl.errors import InvalidSpec
+
+# Not typing.TYPE_CHECKING / platform: both cost start-up time on every `run`.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 DEFAULT_PROFILES = (
     Path("/usr/share/containers/seccomp.json"),
@@ -34,7 +38,7 @@ def default_profile_path() -> Path | None:
 
 
 def _kernel_version() -> tuple[int, ...]:
-    rel = platform.release().split("-")[0]
+    rel = os.uname().release.split("-")[0]
     out = []
     for part in rel.split(".")[:2]:
         digits = "".join(c for c in part if c.isdigit())
@@ -70,7 +74,8 @@ def load_profile(path: Path, caps: frozenset[str]) -> dict[str, Any]:
 def convert(profile: dict[str, Any], caps: frozenset[str]) -> dict[str, Any]:
     if "syscalls" in profile and "archMap" not in profile and "architectures" in profile:
         return profile  # already in OCI form
-    goarch = _GOARCH.get(platform.machine(), platform.machine())
+    machine = os.uname().machine
+    goarch = _GOARCH.get(machine, machine)
     native = _SCMP_ARCH.get(goarch)
     arches: list[str] = []
     for entry in profile.get("archMap") or []:

@@ -10,14 +10,21 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from dataclasses import dataclass, field, fields, replace
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
 
 from podctl.config import Config
 from podctl.errors import AlreadyExists, NotFound, StoreError
+from podctl.records import field_names
 from podctl.state import db
+
+# Not typing.TYPE_CHECKING: importing typing costs start-up time on every command.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from dataclasses import dataclass, field, replace
+    from typing import Any
+else:
+    from podctl.records import dataclass, field, replace
 
 SCHEMA_VERSION = 2  # 2: pods
 
@@ -121,29 +128,29 @@ _BOOL_COLS = {"stopped_by_user", "anonymous"}
 
 def _row_to(cls: type[Any], row: sqlite3.Row) -> Any:
     data: dict[str, Any] = {}
-    for f in fields(cls):
-        v = row[f.name]
-        if f.name in _JSON_COLS:
+    for name in field_names(cls):
+        v = row[name]
+        if name in _JSON_COLS:
             v = json.loads(v)
-        elif f.name in _BOOL_COLS:
+        elif name in _BOOL_COLS:
             v = bool(v)
-        elif f.name == "state":
+        elif name == "state":
             v = State(v)
-        data[f.name] = v
+        data[name] = v
     return cls(**data)
 
 
 def _to_cols(obj: Any) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for f in fields(obj):
-        v = getattr(obj, f.name)
-        if f.name in _JSON_COLS:
+    for name in field_names(obj):
+        v = getattr(obj, name)
+        if name in _JSON_COLS:
             v = json.dumps(v, sort_keys=True)
-        elif f.name in _BOOL_COLS:
+        elif name in _BOOL_COLS:
             v = int(v)
         elif isinstance(v, StrEnum):
             v = str(v)
-        out[f.name] = v
+        out[name] = v
     return out
 
 

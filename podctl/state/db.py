@@ -29,12 +29,24 @@ def connect(path: Path, schema: str | None = None) -> sqlite3.Connection:
             _retry(lambda: conn.execute("PRAGMA journal_mode=WAL"))
         conn.execute("PRAGMA synchronous=NORMAL")
         if schema:
-            with transaction(conn):
-                for stmt in _statements(schema):
-                    conn.execute(stmt)
+            _apply(conn, schema)
         return conn
     except sqlite3.Error as e:
         raise StoreError(f"{path}: cannot open database: {e}") from e
+
+
+def _apply(conn: sqlite3.Connection, schema: str) -> None:
+    """Run SCHEMA's statements (CREATE ... IF NOT EXISTS) once per schema text: its checksum,
+    kept in user_version, saves a write transaction (and the write lock) on every open."""
+    import zlib
+
+    mark = zlib.crc32(schema.encode()) & 0x7FFFFFFF
+    if conn.execute("PRAGMA user_version").fetchone()[0] == mark:
+        return
+    with transaction(conn):
+        for stmt in _statements(schema):
+            conn.execute(stmt)
+        conn.execute(f"PRAGMA user_version={mark}")
 
 
 def _statements(schema: str) -> list[str]:

@@ -8,13 +8,18 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from dataclasses import dataclass, field, replace
-from typing import Any
 
 from podctl.errors import AlreadyExists, NotFound, StoreError
 from podctl.state import db
 from podctl.state.containers import StateDB
 
+# Not typing.TYPE_CHECKING: importing typing costs start-up time on every command.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from dataclasses import dataclass, field, replace
+    from typing import Any
+else:
+    from podctl.records import dataclass, field, replace
 
 @dataclass(frozen=True)
 class PodRecord:
