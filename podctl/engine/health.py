@@ -286,7 +286,7 @@ def _on_unhealthy(cfg: Config, db: StateDB, rec: ContainerRecord, action: Health
             if action == HealthOnFailure.KILL:
                 lc.kill(cfg, db, current, 9)
             elif action == HealthOnFailure.STOP:
-                lc.stop(cfg, db, current, None)
+                lc.stop(cfg, db, current, None, exit_policy=True)
             elif action == HealthOnFailure.RESTART:
                 stopped = lc.stop(cfg, db, current, None)
                 again = db.get_container(stopped.id)

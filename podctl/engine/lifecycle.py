@@ -12,7 +12,6 @@ import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from podctl.config import Config, ensure_private_dir
 from podctl.errors import NotFound, PodctlError, StateError
@@ -21,7 +20,11 @@ from podctl.state.containers import ContainerRecord, State, StateDB, VolumeRecor
 
 # `ps`, `inspect` and `wait` only read state: the runtime modules (subprocess, ctypes, the
 # seccomp and OCI code) load on first use, inside the functions that start or stop things.
+# Not typing.TYPE_CHECKING either: importing typing costs ~2.5 ms of every command.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from podctl.image.api import ImageRecord
     from podctl.runtime import ocispec
     from podctl.runtime.oci import Runc
@@ -134,7 +137,7 @@ def observed(cfg: Config, rec: ContainerRecord) -> ContainerRecord:
     if code is not None:
         return _exited(rec, code, paths.exit_file)
     if not rec.pid:  # started by `run_direct`, which does not wait to learn the pid
-        from dataclasses import replace
+        from podctl.records import replace
 
         with contextlib.suppress(OSError, ValueError):
             rec = replace(rec, pid=int(paths.pidfile.read_text()))
@@ -145,7 +148,7 @@ def observed(cfg: Config, rec: ContainerRecord) -> ContainerRecord:
 
 
 def _exited(rec: ContainerRecord, code: int, exit_file: Path | None) -> ContainerRecord:
-    from dataclasses import replace
+    from podctl.records import replace
 
     finished = time.time()
     if exit_file is not None:
@@ -158,7 +161,7 @@ def sync(cfg: Config, db: StateDB, rec: ContainerRecord) -> ContainerRecord:
     new = observed(cfg, rec)
     if new is not rec:
         return db.update_container(
-            rec.id, state=new.state, exit_code=new.exit_code, finished_at=new.finished_at, pid=0
+            rec.id, state=new.state, exit_code=new.exit_code, finished_at=new.finished_at, pid=new.pid
         )
     return rec
 
@@ -265,7 +268,7 @@ def prepare(cfg: Config, db: StateDB, rec: ContainerRecord) -> tuple[ContainerRe
         image_config = image.config.get("config") or {}
         driver = rootfs.mount(paths, image.layer_dirs, rec.rootfs_driver)
     if driver != rec.rootfs_driver:
-        from dataclasses import replace
+        from podctl.records import replace
 
         rec = replace(rec, rootfs_driver=str(driver))  # stored with the next state change
     netns = None
@@ -300,7 +303,7 @@ def prepare(cfg: Config, db: StateDB, rec: ContainerRecord) -> tuple[ContainerRe
             ns_paths["network"] = att.netns_path
             fresh = db.get_container(rec.id)
             if fresh is not None:
-                from dataclasses import replace
+                from podctl.records import replace
 
                 rec = replace(rec, extra=fresh.extra)
             members: list[str] = []
@@ -346,6 +349,7 @@ def prepare(cfg: Config, db: StateDB, rec: ContainerRecord) -> tuple[ContainerRe
 def create_in_runtime(cfg: Config, db: StateDB, rec: ContainerRecord) -> tuple[ContainerRecord, ContainerPaths]:
     """Mount, write the bundle and have conmon run `runtime create` (not started yet)."""
     from podctl.runtime import conmon
+    from podctl.runtime.claim import claim_path
     from podctl.spec import SdNotify
 
     rec, paths = prepare(cfg, db, rec)
@@ -356,7 +360,8 @@ def create_in_runtime(cfg: Config, db: StateDB, rec: ContainerRecord) -> tuple[C
     notify = os.environ.get("NOTIFY_SOCKET") if spec.sdnotify == SdNotify.CONTAINER else None
     opts = conmon.MonitorOptions(
         name=rec.name, tty=spec.tty, stdin=spec.interactive, log_driver=spec.log_driver,
-        exit_command=conmon.exit_command(cfg, rec.id), sdnotify_socket=notify,
+        exit_command=conmon.exit_command(cfg, rec.id, claim_file=claim_path(paths)),
+        sdnotify_socket=notify,
     )  # fmt: skip
     pid, conmon_pid = conmon.create(conmon.conmon_path(cfg), rt.path, rt.root, paths, opts)
     rec = db.update_container(rec.id, pid=pid, conmon_pid=conmon_pid, state=State.CREATED,
@@ -424,21 +429,102 @@ def after_failed_start(cfg: Config, db: StateDB, rec: ContainerRecord) -> None:
 # -- stop / cleanup / remove ------------------------------------------------------------------
 
 
-def wait_exit(paths: ContainerPaths, timeout: float, conmon_pid: int = 0) -> int | None:
+def wait_exit(paths: ContainerPaths, timeout: float, conmon_pid: int = 0, *, pid: int = 0) -> int | None:
+    """The exit code conmon writes for the container, or None after TIMEOUT seconds.
+
+    With PID (the container's init), sleep in poll(2) on its pidfd until it ends instead of
+    polling the exit file: conmon writes the file right after reaping it.
+    """
     deadline = time.monotonic() + timeout
-    # Short adaptive polling: a read of the exit file costs microseconds, while a 100 ms step
-    # added up to ~half a step of latency to every stop/rm.
+    fd = _pidfd(pid) if pid else -1
+    # Short adaptive polling otherwise: a read of the exit file costs microseconds, while a
+    # 100 ms step added up to ~half a step of latency to every stop/rm.
     delay = 0.002
-    while True:
-        code = paths.exit_code()
-        if code is not None:
-            return code
-        if conmon_pid and not pid_alive(conmon_pid):
-            return paths.exit_code()
-        if time.monotonic() >= deadline:
-            return None
-        time.sleep(delay)
-        delay = min(delay * 1.5, 0.02)
+    try:
+        while True:
+            code = paths.exit_code()
+            if code is not None:
+                return code
+            if conmon_pid and not pid_alive(conmon_pid):
+                return paths.exit_code()
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            if fd >= 0:
+                # Slices: a pid reused since the record was read must not hide the exit file.
+                if _poll_in(fd, min(left, 0.1)):
+                    os.close(fd)
+                    fd, delay = -1, 0.0005
+                continue
+            time.sleep(min(delay, left))
+            delay = min(delay * 1.5, 0.02)
+    finally:
+        if fd >= 0:
+            os.close(fd)
+
+
+def _pidfd(pid: int) -> int:
+    try:
+        return os.pidfd_open(pid)
+    except (OSError, AttributeError):
+        return -1
+
+
+def _poll_in(fd: int, timeout: float) -> bool:
+    import select
+
+    p = select.poll()
+    p.register(fd, select.POLLIN)
+    return bool(p.poll(max(0, int(timeout * 1000))))
+
+
+def wait_pid_gone(pid: int, timeout: float) -> bool:
+    """Wait until PID has exited (a zombie counts as gone); False after TIMEOUT seconds."""
+    fd = _pidfd(pid)
+    if fd < 0:
+        deadline = time.monotonic() + timeout
+        while pid_alive(pid):
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.002)
+        return True
+    try:
+        return _poll_in(fd, timeout)
+    finally:
+        os.close(fd)
+
+
+# -- claiming the cleanup ------------------------------------------------------------------------
+
+
+def claim_cleanup(cfg: Config, rec: ContainerRecord) -> bool:
+    """Call before signalling REC when this process will clean it up itself (stop, rm -f, pod
+    stop/rm, kube down; the caller holds the lock): conmon's exit command then starts no
+    second podctl to redo the cleanup (see podctl.runtime.claim). The claim holds while this
+    process lives; cleanup_locked/remove_locked release it, release_claim after a failure."""
+    if not rec.conmon_pid or not pid_alive(rec.conmon_pid):
+        return False
+    from podctl.runtime import claim
+
+    return claim.claim(ContainerPaths.of(cfg, rec.id))
+
+
+def release_claim(cfg: Config, rec: ContainerRecord, *, wait: bool = True) -> None:
+    """Drop this process's claim. With WAIT, once conmon (running the guard) has exited:
+    dropped earlier, the guard would find no claim and start the cleanup process after all."""
+    from podctl.runtime import claim
+
+    paths = ContainerPaths.of(cfg, rec.id)
+    owner = claim.owner(paths)
+    if not owner and not claim.claim_path(paths).exists():
+        return
+    # conmon exits a few ms after the exit file. Another process's claim is stale or not ours
+    # to wait for (the exit command's podctl is conmon's child), and an older podctl's monitor
+    # runs the cleanup process unguarded, which waits for our lock: no waiting for those.
+    if (wait and owner == os.getpid() and rec.conmon_pid and paths.exit_code() is not None
+            and claim.is_guarded(rec.conmon_pid, paths)):  # fmt: skip
+        wait_pid_gone(rec.conmon_pid, 5)
+    claim.unclaim(paths)
 
 
 def _signal(cfg: Config, rec: ContainerRecord, sig: int, *, running: bool) -> None:
@@ -467,8 +553,11 @@ def kill(cfg: Config, db: StateDB, rec: ContainerRecord, sig: int) -> None:
     runtime(cfg).kill(rec.id, sig)
 
 
-def stop(cfg: Config, db: StateDB, rec: ContainerRecord, timeout: int | None, sig: int | None = None) -> ContainerRecord:
-    """SIGTERM (or the stop signal), then SIGKILL after TIMEOUT seconds. Caller holds the lock."""
+def stop(cfg: Config, db: StateDB, rec: ContainerRecord, timeout: int | None, sig: int | None = None,
+         *, exit_policy: bool = False) -> ContainerRecord:  # fmt: skip
+    """SIGTERM (or the stop signal), then SIGKILL after TIMEOUT seconds, then the cleanup
+    conmon's exit command would have done. Caller holds the lock. EXIT_POLICY: apply the pod's
+    --exit-policy as podman's `stop` does (not restart, rm or pod verbs)."""
     from podctl.runtime.oci import parse_signal
 
     rec = sync(cfg, db, rec)
@@ -485,24 +574,48 @@ def stop(cfg: Config, db: StateDB, rec: ContainerRecord, timeout: int | None, si
     t = spec.stop_timeout if timeout is None else timeout
     first = sig or parse_signal(spec.stop_signal or "TERM")
     code = None
-    if t > 0:
-        with contextlib.suppress(NotFound):
-            _signal(cfg, rec, first, running=running)
-        code = wait_exit(paths, t, rec.conmon_pid)
+    # This process cleans up below, as podman's stop does: no exit-command process for it.
+    claim_cleanup(cfg, rec)
+    try:
+        if t > 0:
+            with contextlib.suppress(NotFound):
+                _signal(cfg, rec, first, running=running)
+            _prepare_cleanup(cfg)  # while the container shuts down (on another core)
+            code = wait_exit(paths, t, rec.conmon_pid, pid=rec.pid if running else 0)
+            if code is None:
+                warn("StopSignal %s failed to stop container %s in %d seconds, resorting to SIGKILL",
+                     first, rec.name, t)  # fmt: skip
         if code is None:
-            warn("StopSignal %s failed to stop container %s in %d seconds, resorting to SIGKILL",
-                 first, rec.name, t)  # fmt: skip
-    if code is None:
-        with contextlib.suppress(NotFound):
-            _signal(cfg, rec, 9, running=running)
-        code = wait_exit(paths, 10, rec.conmon_pid)
-    return cleanup_locked(cfg, db, rec, code, from_exit_command=False)
+            with contextlib.suppress(NotFound):
+                _signal(cfg, rec, 9, running=running)
+            _prepare_cleanup(cfg)
+            code = wait_exit(paths, 10, rec.conmon_pid, pid=rec.pid if running else 0)
+    except BaseException:
+        release_claim(cfg, rec, wait=False)  # the exit command cleans up after all
+        raise
+    rec = cleanup_locked(cfg, db, rec, code, from_exit_command=False, exit_policy=exit_policy)
+    if spec.remove:
+        empty_trash(cfg)  # the rootfs mount and bytes, as the exit command did before
+    return rec
+
+
+def _prepare_cleanup(cfg: Config) -> None:
+    """Load what cleanup_locked needs (modules, the runtime probe)."""
+    import shutil  # noqa: F401
+
+    from podctl.engine import network  # noqa: F401
+    from podctl.runtime import rootfs  # noqa: F401
+
+    with contextlib.suppress(Exception):  # cleanup_locked copes without one
+        runtime(cfg)
 
 
 def cleanup_locked(cfg: Config, db: StateDB, rec: ContainerRecord, code: int | None,
-                   *, from_exit_command: bool) -> ContainerRecord:  # fmt: skip
+                   *, from_exit_command: bool, exit_policy: bool | None = None) -> ContainerRecord:  # fmt: skip
     """After the container process ended: record it, release the runtime and the rootfs,
-    then remove (--rm) or restart (restart policy). The caller holds the lock."""
+    then remove (--rm) or restart (restart policy, only FROM_EXIT_COMMAND). The caller holds
+    the lock. EXIT_POLICY (default: FROM_EXIT_COMMAND) applies the pod's --exit-policy, as a
+    stop that claimed the cleanup must (the exit command does not run for it)."""
     from podctl.log import log
     from podctl.runtime import rootfs
 
@@ -522,13 +635,15 @@ def cleanup_locked(cfg: Config, db: StateDB, rec: ContainerRecord, code: int | N
     with contextlib.suppress(Exception):
         runtime(cfg).forget(rec.id)
     _detach_network(cfg, db, rec)
+    policy = from_exit_command if exit_policy is None else exit_policy
     if spec.remove:
         remove_locked(cfg, db, rec, volumes=True, keep_exit_file=True)
-        _after_member_exit(cfg, db, rec, from_exit_command)
+        _after_member_exit(cfg, db, rec, policy)
         return rec
     with contextlib.suppress(Exception):
         rootfs.umount(paths, rec.rootfs_driver)
-    _after_member_exit(cfg, db, rec, from_exit_command)
+    release_claim(cfg, rec)
+    _after_member_exit(cfg, db, rec, policy)
     if from_exit_command and should_restart(spec, rec):
         rec = db.update_container(rec.id, restart_count=rec.restart_count + 1)
         try:
@@ -546,9 +661,9 @@ def _detach_network(cfg: Config, db: StateDB, rec: ContainerRecord) -> None:
         network.detach(cfg, db, current)
 
 
-def _after_member_exit(cfg: Config, db: StateDB, rec: ContainerRecord, from_exit_command: bool) -> None:
-    """--exit-policy stop: the pod stops when its last member has exited on its own."""
-    if not from_exit_command or not rec.pod or rec.extra.get("infra"):
+def _after_member_exit(cfg: Config, db: StateDB, rec: ContainerRecord, apply: bool) -> None:
+    """--exit-policy stop: the pod stops when its last member has exited (or was stopped)."""
+    if not apply or not rec.pod or rec.extra.get("infra"):
         return
     from podctl.pods import policy
 
@@ -584,6 +699,7 @@ def remove_locked(cfg: Config, db: StateDB, rec: ContainerRecord, *, volumes: bo
         runtime(cfg).forget(rec.id)
     _detach_network(cfg, db, rec)
     code = paths.exit_code()
+    release_claim(cfg, rec)  # it lives in the bundle
     shutil.rmtree(paths.bundle, ignore_errors=True)
     # Unmounting (the kernel syncs the upper dir) and deleting the overlay dirs take tens of
     # ms: the name is freed now, the mount and the bytes by empty_trash (run by rm, prune and
@@ -601,10 +717,27 @@ def remove_locked(cfg: Config, db: StateDB, rec: ContainerRecord, *, volumes: bo
         with contextlib.suppress(OSError):
             paths.exit_file.unlink()
     db.remove_container(rec.id)
+    _remove_cidfile(rec)
     if volumes:
         for name in rec.extra.get("anon", {}).values():
             remove_volume_dir(cfg, db, name)
     drop_lock(cfg, rec.id)
+
+
+def _remove_cidfile(rec: ContainerRecord) -> None:
+    """The --cidfile of `create`/`run` goes with its container (podman >= 4.4 does so too):
+    a unit's ExecStopPost then finds nothing to remove without starting podctl. Only while the
+    file still names this container: a new container may have taken the path."""
+    path = rec.extra.get("cidfile")
+    if not isinstance(path, str) or not path:
+        return
+    try:
+        with open(path) as f:
+            if f.read(200).strip() != rec.id:
+                return
+        os.unlink(path)
+    except OSError:
+        pass
 
 
 def empty_trash_detached(cfg: Config) -> None:

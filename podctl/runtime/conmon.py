@@ -3,22 +3,28 @@
 conmon forks off and the podctl process that started it exits: no Python process stays per
 running container. conmon runs `runtime create`, reports the container pid on the sync pipe,
 writes the exit code to the exit dir, and runs the exit command (`podctl container cleanup`).
+
+The exit command runs behind a /bin/sh guard (podctl.runtime.claim): it starts no podctl while
+the podctl that stopped the container and cleans it up itself is alive.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import re
-import tempfile
-from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from podctl import run as gateway
 from podctl.config import Config
 from podctl.errors import CannotInvoke, CommandNotFound, PodctlError, RuntimeFailed
 from podctl.runtime.paths import ContainerPaths
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from dataclasses import dataclass
+else:
+    from podctl.records import dataclass
 
 
 @dataclass(frozen=True)
@@ -73,6 +79,8 @@ def argv(
 
 def runtime_message(text: str) -> str:
     """The error lines of runc's logfmt output (`level=error msg="..."`), else the text."""
+    import re
+
     msgs = []
     for line in text.strip().splitlines():
         m = re.search(r'level=(?:error|fatal) msg="((?:[^"\\]|\\.)*)"', line)
@@ -103,7 +111,9 @@ def create(
     """Start conmon, which runs `runtime create`; return (container pid, conmon pid)."""
     paths.exits.mkdir(parents=True, exist_ok=True, mode=0o700)
     runtime_root.mkdir(parents=True, exist_ok=True, mode=0o700)
-    for stale in (paths.exit_file, paths.pidfile, paths.conmon_pidfile):
+    from podctl.runtime.claim import claim_path
+
+    for stale in (paths.exit_file, paths.pidfile, paths.conmon_pidfile, claim_path(paths)):
         try:
             stale.unlink()
         except FileNotFoundError:
@@ -113,10 +123,11 @@ def create(
     child_env = dict(os.environ if env is None else env)
     child_env["_OCI_SYNCPIPE"] = str(sync_w)
     # Not a pipe for stderr: the monitor keeps it open for as long as the container runs.
-    errfile = tempfile.TemporaryFile()
+    # An anonymous memory file: no tempfile import (~3 ms), nothing left on disk.
+    errfd = os.memfd_create("conmon-stderr", os.MFD_CLOEXEC)
     try:
         # conmon forks and its first process exits at once; the monitor lives on, reparented.
-        proc = gateway.spawn(cmd, env=child_env, pass_fds=(sync_w,), stderr=errfile, start_new_session=True)
+        proc = gateway.spawn(cmd, env=child_env, pass_fds=(sync_w,), stderr=errfd, start_new_session=True)
     finally:
         os.close(sync_w)
     try:
@@ -124,9 +135,13 @@ def create(
     finally:
         os.close(sync_r)
     proc.wait()
-    errfile.seek(0)
-    err = errfile.read()
-    errfile.close()
+    try:
+        os.lseek(errfd, 0, os.SEEK_SET)
+        err = b""
+        while chunk := os.read(errfd, 65536):
+            err += chunk
+    finally:
+        os.close(errfd)
     if data is None:
         detail = err.decode(errors="replace").strip()
         raise RuntimeFailed(
@@ -170,8 +185,12 @@ def read_exit_code(paths: ContainerPaths) -> int | None:
     return paths.exit_code()
 
 
-def exit_command(cfg: Config, *args: str) -> tuple[str, ...]:
-    """`podctl --root R --runroot RR container cleanup ARGS...`, by the running podctl's path."""
+def exit_command(cfg: Config, *args: str, claim_file: Path | None = None) -> tuple[str, ...]:
+    """`podctl --root R --runroot RR container cleanup ARGS...`, by the running podctl's path.
+
+    With CLAIM_FILE, behind the /bin/sh guard that skips it while a live podctl holds the
+    claim (podctl.runtime.claim).
+    """
     import sys
 
     exe = os.path.abspath(sys.argv[0]) if sys.argv and sys.argv[0] else ""
@@ -181,5 +200,10 @@ def exit_command(cfg: Config, *args: str) -> tuple[str, ...]:
         found = gateway.which("podctl")
         base = [found] if found else [sys.executable, "-m", "podctl"]
     extra = ["--runtime", cfg.runtime] if cfg.runtime else []
-    return (*base, "--root", str(cfg.root), "--runroot", str(cfg.runroot), *extra,
-            "container", "cleanup", *args)  # fmt: skip
+    cmd = (*base, "--root", str(cfg.root), "--runroot", str(cfg.runroot), *extra,
+           "container", "cleanup", *args)  # fmt: skip
+    if claim_file is None:
+        return cmd
+    from podctl.runtime import claim
+
+    return claim.guarded_command(claim_file, cmd)

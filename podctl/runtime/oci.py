@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal as _signal
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, Protocol
 
 from podctl import run as gateway
 from podctl.errors import InvalidSpec, NotFound, RuntimeFailed
+
+# Not typing.TYPE_CHECKING: importing typing costs start-up time on every command. The
+# Protocols below are for mypy; at run time they are plain classes nothing derives from.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Protocol
+else:
+    Protocol = object
 
 
 class OCIRuntime(Protocol):
@@ -79,11 +85,11 @@ class Runc:
             return
         pid = int(data.get("init_process_pid") or 0)
         cgroups = (data.get("cgroup_paths") or {}).values()
-        if _alive(pid, int(data.get("init_process_start") or 0)) or any(
-            os.path.isdir(p) for p in cgroups
-        ):
+        if _alive(pid, int(data.get("init_process_start") or 0)) or not _rmdir_all(cgroups):
             self.delete(cid, force=True)
             return
+        import shutil
+
         shutil.rmtree(state_dir, ignore_errors=True)
 
     def state(self, cid: str) -> dict[str, Any] | None:
@@ -117,6 +123,21 @@ class Runc:
         if detach:
             argv.append("--detach")
         return [*argv, cid]
+
+
+def _rmdir_all(paths: Iterable[str]) -> bool:
+    """Remove the (empty) cgroups runc made for a container that has ended, as `runc delete`
+    does (under a systemd unit the delegated name=systemd hierarchy is writable, so runc
+    makes one there); False if one is left (still in use: then a real `runc delete`)."""
+    ok = True
+    for p in paths:
+        try:
+            os.rmdir(p)
+        except FileNotFoundError:
+            pass
+        except OSError:
+            ok = False
+    return ok
 
 
 def _alive(pid: int, start: int) -> bool:

@@ -8,7 +8,8 @@ the boilerplate; the command lines are assembled and escaped here.
 `Flavor` says which CLI the units drive. `PODCTL` is the default; `PODMAN` reproduces podman
 4.3.1's output byte for byte (the golden tests hold both to it), which keeps the layout honest.
 Where podctl differs from podman on purpose (root flags such as `--root` are kept on every
-command, `KillMode=mixed`, `RestartSec=` honoured), the flavor says so.
+command, `KillMode=mixed`, `RestartSec=` honoured, an ExecStopPost that starts no podctl when the
+ID file says nothing is left), the flavor says so.
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ RESTART_POLICIES = (
 DEFAULT_RESTART_POLICY = "on-failure"
 MIN_TIMEOUT_STOP_SEC = 60  # added to the stop timeout: then systemd kills what is left
 CIDFILE = "%t/%n.ctr-id"
+# `/bin/sh -c GUARD sh FILE CMD...` runs CMD only if FILE exists ($$: a literal $ for systemd).
+STOP_POST_GUARD = "/bin/sh -c '[ -e \"$$1\" ] || exit 0; shift; exec \"$$@\"' sh"
 
 # Flags of `run`/`create` that take no value, so that the image (the first positional
 # argument) can be found in a create command. podctl's own are added from its CLI.
@@ -64,6 +67,9 @@ class Flavor:
     root_flags_everywhere: bool = True  # podman 4.3 drops --root/--runroot from ExecStop
     restart_sec: bool = True  # podman 4.3.1 accepts --restart-sec but writes no RestartSec=
     run_root_from_flags: bool = True  # --new: RequiresMountsFor= the create command's --runroot
+    # --new: ExecStopPost runs `rm -f` only while the ID file exists. `rm`/`stop` remove the
+    # file with its container, so after a clean ExecStop no podctl process starts here.
+    stop_post_guard: bool = True
 
 
 PODCTL = Flavor()
@@ -78,6 +84,7 @@ PODMAN = Flavor(
     root_flags_everywhere=False,
     restart_sec=False,
     run_root_from_flags=False,
+    stop_post_guard=False,
 )
 
 
@@ -491,17 +498,18 @@ def _new_container(
         escaped = _name_for_template(escaped, service)
     root_for_stop = root if f.root_flags_everywhere else []
     prefix = _prefix(exe, root_for_stop)
+    guard = f"{STOP_POST_GUARD} {CIDFILE} \\\n\t" if f.stop_post_guard else ""
     if f.stop_cidfile:
         stop = f"{prefix} stop \\\n\t--ignore -t {stop_timeout} \\\n\t--cidfile={CIDFILE}"
         stop_post = [
-            f"{prefix} rm \\\n\t-f \\\n\t--ignore -t {stop_timeout} \\\n\t--cidfile={CIDFILE}"
+            f"{guard}{prefix} rm \\\n\t-f \\\n\t--ignore -t {stop_timeout} \\\n\t--cidfile={CIDFILE}"
         ]
     else:
         target = _name_in(escaped)
         stop = f"{prefix} stop \\\n\t--ignore -t {stop_timeout} {target}"
         # `rm --cidfile` would remove the ID file; without it, do so here.
         stop_post = [
-            f"{prefix} rm \\\n\t-f \\\n\t--ignore -t {stop_timeout} {target}",
+            f"{guard}{prefix} rm \\\n\t-f \\\n\t--ignore -t {stop_timeout} {target}",
             f"/bin/rm \\\n\t-f {CIDFILE}",
         ]
     ctx.update(
