@@ -9,21 +9,27 @@ its volumes), so `down` removes exactly that and `generate` can rebuild the YAML
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
+from podctl import records
 from podctl.config import Config
 from podctl.engine import kube_volumes as kv
 from podctl.errors import AlreadyExists, InvalidSpec, NotFound, PodctlError, RuntimeFailed
 
+# podctl.records and not typing's TYPE_CHECKING: `kube down` needs none of dataclasses'
+# start-up cost (see podctl/records.py).
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from dataclasses import dataclass, field
+    from typing import Any
+
     from podctl.kube.model import KubeContainer, KubePlan, KubePod
     from podctl.spec import ContainerSpec, PodSpec
     from podctl.state.containers import StateDB
+else:
+    from podctl.records import dataclass, field
 
 FILE_LABEL = "io.podctl.kube.file"  # on the pod: the file it was played from ("-" = stdin)
 KIND_LABEL = "io.podctl.kube.kind"  # on the pod: Pod, Deployment, DaemonSet or Job
@@ -192,7 +198,7 @@ def _pod_spec(pod: KubePod, opts: PlayOptions) -> PodSpec:
     if changes.get("network", pod.spec.network) == "host":
         # No network namespace to share: each member uses the host's network itself.
         changes["share"] = tuple(s for s in pod.spec.share if s != "net")
-    return dataclasses.replace(pod.spec, **changes)
+    return records.replace(pod.spec, **changes)
 
 
 def _field_refs(c: KubeContainer) -> dict[str, str]:
@@ -210,9 +216,9 @@ def _extra(c: KubeContainer) -> str:
 
     data: dict[str, Any] = {}
     if c.probes:
-        data["probes"] = [dataclasses.asdict(p) for p in c.probes]
+        data["probes"] = [records.asdict(p) for p in c.probes]
     if c.ports:
-        data["ports"] = [dataclasses.asdict(p) for p in c.ports]
+        data["ports"] = [records.asdict(p) for p in c.ports]
     if c.group is not None:
         data["group"] = c.group
     return json.dumps(data, separators=(",", ":")) if data else ""
@@ -591,7 +597,7 @@ def _kube_pod(cfg: Config, db: StateDB, prec: Any, members: list[Any]) -> Any:
     for entry in pspec.add_hosts:
         host, _, ip = entry.partition(":")
         aliases.setdefault(ip, []).append(host)
-    podspec = dataclasses.replace(pspec, labels=_strip(pspec.labels),
+    podspec = records.replace(pspec, labels=_strip(pspec.labels),
                                   containers=tuple(c.spec for c in containers))  # fmt: skip
     pod = KubePod(spec=podspec, kind=kind, source_name=prec.name, containers=tuple(containers),
                   volumes=tuple(volumes.values()), annotations=_strip(pspec.annotations),
@@ -614,14 +620,14 @@ def generate(cfg: Config, opts: GenerateOptions) -> str:
     if not cfg.state_db.exists():
         raise NotFound(f"{opts.names[0]}: no such pod, container or volume")
     db = lc.open_db(cfg)
-    records: list[Any] = []
+    found: list[Any] = []
     configmaps: list[Any] = []
     secrets: list[Any] = []
     for name in opts.names:
         if pods.exists(cfg, name):
             prec = pods.find(cfg, name)
             pod, cms, secs = _kube_pod(cfg, db, prec, pods.members(cfg, prec.id))
-            records.append(pod)
+            found.append(pod)
             configmaps += cms
             secrets += secs
             continue
@@ -630,11 +636,11 @@ def generate(cfg: Config, opts: GenerateOptions) -> str:
         except NotFound:
             crec = None
         if crec is not None:
-            records.append(_clean_spec(_unbind_subpaths(cfg, lc.spec_of(crec))))
+            found.append(_clean_spec(_unbind_subpaths(cfg, lc.spec_of(crec))))
             continue
         try:
-            records.append(db.get_volume(name))
+            found.append(db.get_volume(name))
         except NotFound as e:
             raise NotFound(f"{name}: no such pod, container or volume") from e
-    return str(kube_generate(records, kind=opts.kind, service=opts.service,
+    return str(kube_generate(found, kind=opts.kind, service=opts.service,
                              configmaps=configmaps, secrets=secrets))  # fmt: skip

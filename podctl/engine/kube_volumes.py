@@ -10,12 +10,13 @@ import contextlib
 import os
 import stat
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from podctl.config import Config
 from podctl.engine import lifecycle as lc
 from podctl.errors import InvalidSpec, PodctlError, StoreError
 
+# Not typing's TYPE_CHECKING: typing itself costs start-up time on `kube down`.
+TYPE_CHECKING = False
 if TYPE_CHECKING:  # (not imported at run time: `kube down` needs none of them)
     from podctl.kube.model import KubePod, KubeVolume, NamedVolume
     from podctl.spec import ContainerSpec
@@ -200,8 +201,7 @@ def pod_volumes(db: StateDB, pod: str) -> list[str]:
 def subpath_mounts(cfg: Config, spec: ContainerSpec) -> ContainerSpec:
     """A volume mount with `subpath=X` becomes a bind mount of that part of the volume (made
     if missing, as the kubelet does), so the runtime needs no sub-path support."""
-    from dataclasses import replace
-
+    from podctl.records import replace
     from podctl.spec import Mount, MountType
 
     mounts: list[Mount] = []

@@ -13,17 +13,22 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from podctl.config import Config, ensure_private_dir
 from podctl.errors import PodctlError
 
+# podctl.records and not typing.TYPE_CHECKING: start-up cost on every `run` (see podctl/records.py).
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from dataclasses import dataclass
+    from typing import Any
+
     from podctl.net import NetworkOptions, NetworkState
     from podctl.spec import ContainerSpec, PortMapping
     from podctl.state.containers import ContainerRecord, StateDB
+else:
+    from podctl.records import dataclass
 
 
 def netns_file(cfg: Config, cid: str) -> Path:
@@ -72,13 +77,37 @@ def attach(cfg: Config, db: StateDB, rec: ContainerRecord, spec: ContainerSpec) 
     ensure_private_dir(path.parent)
     db.update_container(rec.id, extra={**rec.extra, "netns": str(path)})
     net.create_netns(path, userns_pid=None)
-    state = net.setup(str(path), None, opts, spec.ports, run_dir=run_dir(cfg, rec.id))
+    # A pod's infra: slirp4netns and the port forwarder finish starting while the infra
+    # container is created (podctl.pods.join.start_infra awaits them before any member runs).
+    defer = bool(rec.extra.get("infra"))
+    state = net.setup(str(path), None, opts, spec.ports, run_dir=run_dir(cfg, rec.id), defer=defer)
     current = db.get_container(rec.id)
     extra = dict(current.extra if current else rec.extra)
     extra["netns"] = str(path)
     extra["network"] = state.to_dict()
     db.update_container(rec.id, extra=extra)
     return Attached(str(path), state)
+
+
+def settle(rec: ContainerRecord) -> None:
+    """Wait for what attach left starting for REC (slirp4netns, its port forwarder). Raises
+    RuntimeFailed when that failed: the caller stops REC, whose detach removes the rest."""
+    state = state_of(rec)
+    if state is not None and state.pid:
+        from podctl.net import api
+
+        api.await_ready(state)
+
+
+def hasten_detach(rec: ContainerRecord) -> None:
+    """Tell REC's network helpers to exit now (no wait), once nothing needs its network: their
+    exit overlaps the caller's other work, and detach() later finds them gone. Never raises."""
+    state = state_of(rec)
+    if state is not None:
+        from podctl.net import api
+
+        with contextlib.suppress(OSError, PodctlError):
+            api.hasten_teardown(state)
 
 
 def state_of(rec: ContainerRecord) -> NetworkState | None:
@@ -152,6 +181,20 @@ def etc_texts(state: NetworkState | None, *, hostname: str, names: Sequence[str]
         "hosts": net.hosts_file(hostname, state=state, names=names, members=members, add_hosts=add_hosts),
         "resolv.conf": net.resolv_conf(state, dns=dns, dns_search=dns_search, dns_options=dns_options),
     }
+
+
+def member_hosts_text(infra: ContainerRecord, *, members: Sequence[str]) -> str:
+    """The pod's shared /etc/hosts (what etc_texts gives the infra, with MEMBERS), from the
+    infra's stored record: no need for the network layer's process code on a member's start."""
+    from podctl.net import etc
+
+    spec = infra.spec
+    st = infra.extra.get("network") or {}
+    return etc.hosts_file(
+        spec.get("hostname") or infra.id[:12], names=[], ip=str(st.get("ip") or ""), members=members,
+        add_hosts=[etc.parse_add_host(a) for a in spec.get("add_hosts") or ()],
+        gateway=str(st.get("host_gateway") or ""), host_network=st.get("mode") == "host",
+    )  # fmt: skip
 
 
 def ports_view(rec: ContainerRecord) -> list[dict[str, Any]]:

@@ -4,8 +4,8 @@ PUBLIC CONTRACT (kube play, systemd generate): PodCreateOptions, create, start, 
 inspect, exists, find, members. Members are ordinary containers created with
 `podctl.engine.containers.create(cfg, CreateOptions(spec=ContainerSpec(..., pod=POD_ID)))`
 (POD_ID may also be the pod's name) and started with `containers.start`; starting a member
-starts the pod's infra container first. The infra starts first and stops last; members stop
-in reverse creation order.
+starts the pod's infra container first. The infra starts first and stops last; the members
+start (and stop) at once, as podman's do.
 """
 
 from __future__ import annotations
@@ -14,8 +14,6 @@ import contextlib
 import os
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
 
 from podctl.config import Config
 from podctl.engine import lifecycle as lc
@@ -25,8 +23,16 @@ from podctl.state import pods as podstate
 from podctl.state.containers import ContainerRecord, State, StateDB
 from podctl.state.pods import PodRecord
 
+# podctl.records and not typing.TYPE_CHECKING: start-up cost of `pod create`/`pod rm`
+# (see podctl/records.py).
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from dataclasses import dataclass
+    from typing import Any
+
     from podctl.spec import PodSpec
+else:
+    from podctl.records import dataclass
 
 
 @dataclass(frozen=True)
@@ -196,25 +202,85 @@ def _ordered(db: StateDB, pod: PodRecord) -> tuple[ContainerRecord | None, list[
 
 
 def _start_one(cfg: Config, db: StateDB, pod: PodRecord) -> None:
+    from podctl.pods import join
+
     infra, mems = _ordered(db, pod)
-    errors: list[str] = []
     if infra is not None:
         with lc.locked(cfg, infra.id):
             current = db.get_container(infra.id)
             if current is not None:
-                current = lc.start(cfg, db, current)
+                current = lc.sync(cfg, db, current)
+                if current.state != State.RUNNING:
+                    current = join.start_infra(cfg, db, current)
                 _write_infra_pidfile(pod, current)
-    for m in mems:
-        try:
-            with lc.locked(cfg, m.id):
-                current = db.get_container(m.id)
-                if current is not None:
-                    lc.start(cfg, db, current)
-        except PodctlError as e:
-            errors.append(f"{m.name}: {e}")
+    errors = _start_members(cfg, db, mems)
     podstate.update(db, pod.id, state="running")
     if errors:
         raise StateError(f"starting pod {pod.name}: " + "; ".join(errors))
+
+
+def _start_member(cfg: Config, db: StateDB, m: ContainerRecord) -> str | None:
+    try:
+        with lc.locked(cfg, m.id):
+            current = db.get_container(m.id)
+            if current is not None:
+                lc.start(cfg, db, current)
+    except PodctlError as e:
+        return f"{m.name}: {e}"
+    return None
+
+
+def _start_members(cfg: Config, db: StateDB, mems: Sequence[ContainerRecord]) -> list[str]:
+    """Start the members (the infra runs): at once, as podman does, since each one's time is
+    mostly conmon and `runc create`/`start` processes. Errors in creation order."""
+    todo = [m for m in mems if lc.observed(cfg, m).state != State.RUNNING]
+    return [e for e in _at_once(cfg, db, todo, _start_member) if e]
+
+
+def _at_once(cfg: Config, db: StateDB, recs: Sequence[ContainerRecord],
+             fn: Callable[[Config, StateDB, ContainerRecord], str | None]) -> list[str | None]:  # fmt: skip
+    """FN(cfg, db, rec) for every record, up to _PARALLEL at a time (threads: the work is
+    mostly waiting for conmon/runc or for exits), each thread with its own database
+    connection. Results in the order of RECS."""
+    # A healthcheck's timer goes through the systemd bus client (asyncio): kept on this thread.
+    if len(recs) < 2 or any(r.spec.get("healthcheck") for r in recs):
+        return [fn(cfg, db, r) for r in recs]
+    import threading
+
+    results: list[str | None] = [None] * len(recs)
+    lock = threading.Lock()
+    queue = iter(range(len(recs)))
+
+    def work(tdb: StateDB | None) -> None:
+        own = tdb is None
+        tdb = tdb or StateDB(cfg.state_db)  # an SQLite connection belongs to one thread
+        try:
+            while True:
+                with lock:
+                    i = next(queue, None)
+                if i is None:
+                    return
+                try:
+                    results[i] = fn(cfg, tdb, recs[i])
+                except BaseException as e:  # noqa: BLE001 - reported like any failed member
+                    results[i] = f"{recs[i].name}: {e}"
+        finally:
+            if own:
+                tdb.close()
+
+    threads = [threading.Thread(target=work, args=(None,), name=f"pod-member-{n}")
+               for n in range(min(len(recs), _PARALLEL) - 1)]  # fmt: skip
+    for t in threads:
+        t.start()
+    work(db)
+    for t in threads:
+        t.join()
+    return results
+
+
+# Members started or stopped at once by `pod start` / `pod stop` / `kube play` (each is mostly
+# conmon + runc processes, or waiting for an exit).
+_PARALLEL = 4
 
 
 def _write_infra_pidfile(pod: PodRecord, infra: ContainerRecord) -> None:
@@ -232,13 +298,24 @@ def start(cfg: Config, refs: Sequence[str], *, all_: bool = False) -> list[ItemR
     return _each(cfg, refs, lambda db, pod: _start_one(cfg, db, pod), all_=all_)
 
 
-def _stop_one(cfg: Config, db: StateDB, pod: PodRecord, timeout: int | None) -> None:
-    infra, mems = _ordered(db, pod)
-    for m in reversed(mems):
+def _stop_member(timeout: int | None) -> Callable[[Config, StateDB, ContainerRecord], str | None]:
+    def stop(cfg: Config, db: StateDB, m: ContainerRecord) -> str | None:
         with lc.locked(cfg, m.id):
             current = db.get_container(m.id)
             if current is not None:
                 lc.stop(cfg, db, current, timeout)
+        return None
+
+    return stop
+
+
+def _stop_one(cfg: Config, db: StateDB, pod: PodRecord, timeout: int | None) -> None:
+    infra, mems = _ordered(db, pod)
+    # At once (as podman): a pod of members that ignore SIGTERM stops in one timeout, not one
+    # per member. Errors stop the pod's stop, as before, after every member was tried.
+    errors = [e for e in _at_once(cfg, db, list(reversed(mems)), _stop_member(timeout)) if e]
+    if errors:
+        raise StateError(f"stopping pod {pod.name}: " + "; ".join(errors))
     if infra is not None:
         with lc.locked(cfg, infra.id):
             current = db.get_container(infra.id)
@@ -353,8 +430,14 @@ def _kill_all(cfg: Config, db: StateDB, recs: Sequence[ContainerRecord]) -> None
     processes are ours to signal; no `runc kill` process per container.)"""
     import signal
 
+    from podctl.engine import network
     from podctl.runtime.paths import ContainerPaths
 
+    for r in recs:
+        if r.extra.get("infra"):
+            # Every container is about to die: the pod's network helpers may go first. Their
+            # exit (~20 ms of kernel teardown of slirp4netns's sandbox) overlaps all that follows.
+            network.hasten_detach(db.get_container(r.id) or r)
     dying: list[ContainerRecord] = []
     for r in recs:
         with lc.locked(cfg, r.id):
@@ -365,11 +448,12 @@ def _kill_all(cfg: Config, db: StateDB, recs: Sequence[ContainerRecord]) -> None
             if current.state not in (State.RUNNING, State.STOPPING) or not current.pid:
                 continue
             current = db.update_container(r.id, state=State.STOPPING, stopped_by_user=True)
+            lc.claim_cleanup(cfg, current)  # _remove_pod cleans up: no exit-command process
             with contextlib.suppress(OSError):
                 os.kill(current.pid, signal.SIGKILL)
             dying.append(current)
     for r in dying:
-        lc.wait_exit(ContainerPaths.of(cfg, r.id), 10, r.conmon_pid)
+        lc.wait_exit(ContainerPaths.of(cfg, r.id), 10, r.conmon_pid, pid=r.pid)
 
 
 def rm(cfg: Config, refs: Sequence[str], *, force: bool = False, all_: bool = False,

@@ -41,9 +41,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
+# Not typing's TYPE_CHECKING: `kube down` (which only reads YAML) skips typing's start-up cost.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from podctl.kube.context import TranslateOptions
     from podctl.kube.model import KubePlan
 
@@ -61,8 +64,7 @@ def load_and_translate(
     cgroup_limits: whether resource limits can be enforced (else each limit warns).
     options: full TranslateOptions (overrides publish and cgroup_limits).
     """
-    import dataclasses
-
+    from podctl import records
     from podctl.kube import loader
     from podctl.kube.context import TranslateOptions
     from podctl.kube.translate import translate
@@ -72,7 +74,7 @@ def load_and_translate(
     if options is None:
         options = TranslateOptions(publish=tuple(publish), cgroup_limits=cgroup_limits)
     elif publish:
-        options = dataclasses.replace(options, publish=tuple(publish))
+        options = records.replace(options, publish=tuple(publish))
     return translate(docs, configmaps=cm_docs, options=options)
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import posixpath
 import re
-from typing import Any
 
 from podctl.errors import InvalidSpec
 from podctl.kube.context import PodInfo, Scope
@@ -22,6 +21,11 @@ from podctl.kube.model import (
 )
 from podctl.kube.quantity import parse_quantity
 from podctl.spec import ContainerSpec, Healthcheck, HealthOnFailure, Mount, MountType, RestartPolicy
+
+# Not typing's TYPE_CHECKING: typing costs `kube play` start-up time.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 ENV_NAME = re.compile(r"^[-._a-zA-Z][-._a-zA-Z0-9]*$")

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 
 from podctl.kube.fields import Diagnostics
 from podctl.kube.model import ConfigData, KubeVolume
 from podctl.spec import RestartPolicy
+
+# podctl.records and not typing's TYPE_CHECKING: `kube play` start-up (see podctl/records.py).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from dataclasses import dataclass, field
+else:
+    from podctl.records import dataclass, field
 
 
 def _node_memory() -> int:

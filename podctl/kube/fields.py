@@ -9,10 +9,14 @@ every key nobody read into a "not supported" warning: a field is never ignored s
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from podctl.kube.loader import Document, FieldPath, format_path
 from podctl.kube.model import KubeWarning
+
+# Not typing's TYPE_CHECKING: typing costs `kube play` start-up time.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def describe(value: Any) -> str:

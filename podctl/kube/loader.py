@@ -8,11 +8,18 @@ error or warning can say `FILE:LINE:COLUMN: spec.containers[0].image: ...`.
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from podctl.errors import InvalidSpec, NotFound
+
+# podctl.records and not typing's TYPE_CHECKING: `kube down` reads YAML with none of
+# dataclasses' start-up cost (see podctl/records.py).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from dataclasses import dataclass, field
+    from typing import Any
+else:
+    from podctl.records import dataclass, field
 
 # A field path inside one document: ("spec", "containers", 0, "image").
 FieldPath = tuple[str | int, ...]

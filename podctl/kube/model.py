@@ -10,14 +10,20 @@ Some values exist only once the pod runs (its IP, the node name, the pod id): th
 
 from __future__ import annotations
 
-import dataclasses
 import shlex
 from collections.abc import Mapping
-from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
 
+from podctl import records
 from podctl.spec import ContainerSpec, Mount, PodSpec
+
+# podctl.records and not typing's TYPE_CHECKING: `kube play` start-up (see podctl/records.py).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from dataclasses import dataclass, field
+    from typing import Any
+else:
+    from podctl.records import dataclass, field
 
 # Downward API fields whose value is known only when the pod exists.
 RUNTIME_FIELDS = (
@@ -266,7 +272,7 @@ class ConfigData:
 
     name: str
     data: tuple[tuple[str, bytes], ...]
-    file: str = dataclasses.field(default="", compare=False)
+    file: str = field(default="", compare=False)
     binary_keys: tuple[str, ...] = ()  # a ConfigMap's binaryData: files only, never env
 
     def get(self, key: str) -> bytes | None:
@@ -315,7 +321,7 @@ class KubePlan:
         """Replace the placeholders of pod POD with VALUES (field -> value, e.g.
         {"status.podIP": "10.0.2.100", "spec.nodeName": "host", "metadata.uid": POD_ID})."""
         pods = tuple(_resolve_pod(p, values) if p.name == pod else p for p in self.pods)
-        return dataclasses.replace(self, pods=pods)
+        return records.replace(self, pods=pods)
 
 
 def _sub_all(items: tuple[str, ...] | None, values: Mapping[str, str]) -> tuple[str, ...] | None:
@@ -332,20 +338,20 @@ def _resolve_spec(spec: ContainerSpec, values: Mapping[str, str]) -> ContainerSp
 
 def _resolve_pod(pod: KubePod, values: Mapping[str, str]) -> KubePod:
     containers = tuple(
-        dataclasses.replace(c, spec=_resolve_spec(c.spec, values)) for c in pod.containers
+        records.replace(c, spec=_resolve_spec(c.spec, values)) for c in pod.containers
     )
     volumes = tuple(
-        dataclasses.replace(
+        records.replace(
             v,
             files=tuple(
-                dataclasses.replace(f, content=_substitute_bytes(f.content, values))
+                records.replace(f, content=_substitute_bytes(f.content, values))
                 for f in v.files
             ),
         )
         for v in pod.volumes
     )
-    spec = dataclasses.replace(pod.spec, containers=tuple(c.spec for c in containers))
-    return dataclasses.replace(pod, spec=spec, containers=containers, volumes=volumes)
+    spec = records.replace(pod.spec, containers=tuple(c.spec for c in containers))
+    return records.replace(pod, spec=spec, containers=containers, volumes=volumes)
 
 
 def _substitute_bytes(content: bytes, values: Mapping[str, str]) -> bytes:
@@ -360,6 +366,8 @@ def mount_for(spec: ContainerSpec, destination: str) -> Mount | None:
 
 def as_jsonable(obj: Any) -> Any:
     """A plan as plain JSON-able data (for debugging output and golden files)."""
+    import dataclasses
+
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         return {f.name: as_jsonable(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
     if isinstance(obj, bytes):

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import base64
 import binascii
-import dataclasses
 import re
 from collections.abc import Iterable, Sequence
-from typing import Any
 
+from podctl import records
 from podctl.errors import InvalidSpec
 from podctl.kube.container import AUTOUPDATE, resources_of, security_opts, translate_container
 from podctl.kube.context import PodInfo, Scope, TranslateOptions
@@ -32,6 +31,14 @@ from podctl.kube.model import (
 )
 from podctl.kube.volumes import translate_volumes
 from podctl.spec import PodSpec, PortMapping, RestartPolicy, check_name
+
+# podctl.records and not typing's TYPE_CHECKING: `kube play` start-up (see podctl/records.py).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from dataclasses import dataclass
+    from typing import Any
+else:
+    from podctl.records import dataclass
 
 API_VERSIONS = {
     "Pod": "v1",
@@ -63,7 +70,7 @@ PVC_OPTIONS = ("type", "device", "mount-options", "uid", "gid")
 _PUBLISH = re.compile(r"^(?:(?:\[?([0-9a-fA-F.:]*?)\]?:)?(\d*):)?(\d+)(?:/(tcp|udp|sctp))?$")
 
 
-@dataclasses.dataclass
+@dataclass
 class _Meta:
     name: str | None
     namespace: str
@@ -370,14 +377,14 @@ def _apply_publish(pods: list[KubePod], publish: Iterable[str]) -> list[KubePod]
             matched = True
             keep = tuple(p for p in pod.spec.ports if not (
                 p.container_port == pm.container_port and p.protocol == pm.protocol))  # fmt: skip
-            spec = dataclasses.replace(pod.spec, ports=keep + (pm,))
-            pods[i] = dataclasses.replace(pod, spec=spec)
+            spec = records.replace(pod.spec, ports=keep + (pm,))
+            pods[i] = records.replace(pod, spec=spec)
         if not matched:
             if len(pods) != 1:
                 raise InvalidSpec(f"--publish {value!r}: no container declares port "
                                   f"{pm.container_port}/{pm.protocol}")  # fmt: skip
-            spec = dataclasses.replace(pods[0].spec, ports=pods[0].spec.ports + (pm,))
-            pods[0] = dataclasses.replace(pods[0], spec=spec)
+            spec = records.replace(pods[0].spec, ports=pods[0].spec.ports + (pm,))
+            pods[0] = records.replace(pods[0], spec=spec)
     return pods
 
 

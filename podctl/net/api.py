@@ -2,20 +2,28 @@
 
 from __future__ import annotations
 
-import dataclasses
 import ipaddress
 import os
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
+from podctl import records
 from podctl.errors import InvalidSpec, PodctlError, RuntimeFailed
 from podctl.log import warn
-from podctl.net import etc, pasta, slirp
+from podctl.net import etc, slirp
 from podctl.net import ports as portmod
 from podctl.net.options import NetworkMode, NetworkOptions, PortHandler
-from podctl.spec import PortMapping
+
+# podctl.records and not typing's TYPE_CHECKING: `pod rm` and `kube down` load this module
+# only to stop helpers (see podctl/records.py).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from dataclasses import dataclass
+    from typing import Any
+
+    from podctl.spec import PortMapping
+else:
+    from podctl.records import dataclass
 
 
 @dataclass(frozen=True)
@@ -42,14 +50,14 @@ class NetworkState:
     forwarder_log: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        d = dataclasses.asdict(self)
+        d = records.asdict(self)
         d["ports"] = portmod.to_dicts(self.ports)
         d["dns"] = list(self.dns)
         return d
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> NetworkState:
-        known = {f.name for f in dataclasses.fields(cls)}
+        known = set(records.field_names(cls))
         d = {k: v for k, v in data.items() if k in known}
         d["ports"] = portmod.from_dicts(d.get("ports", ()))
         d["dns"] = tuple(d.get("dns", ()))
@@ -83,6 +91,7 @@ def setup(
     ports: Sequence[PortMapping] = (),
     *,
     run_dir: Path | None = None,
+    defer: bool = False,
 ) -> NetworkState:
     """Start user-mode networking for the namespace at NETNS_PATH and publish PORTS.
 
@@ -91,13 +100,19 @@ def setup(
     is real root). RUN_DIR: where the API socket, pid file and log go (default: beside
     NETNS_PATH, named after it). Raises PortInUse (naming the port) when a port is taken, and
     RuntimeFailed when the helper fails; either way nothing is left running.
+
+    DEFER (port_handler=rootlesskit): do not wait here for slirp4netns and the port forwarder
+    to report ready (the forwarder's Python start-up takes tens of ms): the host ports are
+    bound already and queue connections. The caller must call await_ready(state) before
+    anything uses the network and before it reports success (it stops the helpers and raises
+    when one failed); a process that forgets is told at exit.
     """
     if spec.mode in (NetworkMode.HOST, NetworkMode.CONTAINER, NetworkMode.NS, NetworkMode.NONE):
         if ports:
             warn(f"port mappings have been discarded: --network {spec} has no published ports")
         return NetworkState(mode=str(spec.mode), netns_path=netns_path)
     if spec.mode == NetworkMode.SLIRP4NETNS:
-        return _setup_slirp(netns_path, userns_pid, spec, ports, run_dir)
+        return _setup_slirp(netns_path, userns_pid, spec, ports, run_dir, defer)
     if spec.mode == NetworkMode.PASTA:
         return _setup_pasta(netns_path, userns_pid, spec, ports, run_dir)
     raise InvalidSpec(f"--network {spec}: not supported")
@@ -112,7 +127,7 @@ def _check_v4(ports: Sequence[PortMapping]) -> None:
 
 
 def _setup_slirp(netns_path: str, userns_pid: int | None, spec: NetworkOptions,
-                 ports: Sequence[PortMapping], run_dir: Path | None) -> NetworkState:  # fmt: skip
+                 ports: Sequence[PortMapping], run_dir: Path | None, defer: bool) -> NetworkState:  # fmt: skip
     if spec.slirp.port_handler == PortHandler.SLIRP4NETNS:
         _check_v4(ports)
     resolved = portmod.resolve(ports)
@@ -127,41 +142,123 @@ def _setup_slirp(netns_path: str, userns_pid: int | None, spec: NetworkOptions,
              "slirp4netns unless --network slirp4netns:allow_host_loopback=true")
     sock, log, _ = _files(netns_path, run_dir, "slirp4netns")
     addrs = slirp.Addresses.of(spec.slirp.cidr)
+    forwarded = spec.slirp.port_handler == PortHandler.ROOTLESSKIT and bool(resolved)
+    # Its API (port_handler=slirp4netns) needs slirp4netns ready; nothing else here does.
+    defer = defer and spec.slirp.port_handler == PortHandler.ROOTLESSKIT
+    flog = log.with_name(log.name.replace("slirp4netns", "portfwd"))
+    socks: list[Any] = []
+    pending = _Pending()
+    fwd: Any = None
     try:
-        pid, started = slirp.start(netns_path, userns_pid=userns_pid, opts=spec.slirp,
-                                   api_socket=sock, log_path=log)  # fmt: skip
+        if forwarded:
+            from podctl.net import portfwd  # noqa: PLC0415
+
+            socks = portfwd.bind_all(resolved)  # a taken port fails before anything runs
+        pending.slirp = slirp.spawn(netns_path, userns_pid=userns_pid, opts=spec.slirp,
+                                    api_socket=sock, log_path=log)  # fmt: skip
+        pid = pending.slirp.pid
+        started = slirp.start_time(pid)
+        if forwarded:  # it needs only the namespace: it starts while slirp4netns configures it
+            fwd = pending.fwd = portfwd.spawn(netns_path, userns_pid=userns_pid, socks=socks,
+                                              ports=resolved, log_path=flog, watch_pid=pid)  # fmt: skip
+        if not defer:
+            pending.wait()
     except BaseException:
-        _unlink(sock, log)
+        pending.kill()
+        _unlink(sock, log, flog)
         raise
+    finally:
+        for s in socks:
+            s.close()
     state = NetworkState(
         mode=str(spec.mode), netns_path=netns_path, helper="slirp4netns", pid=pid, start_time=started,
         api_socket=str(sock), log_path=str(log), ip=addrs.ip, gateway=addrs.gateway, dns=(addrs.dns,),
         host_gateway=addrs.gateway if spec.slirp.allow_host_loopback else "", mtu=spec.slirp.mtu,
     )  # fmt: skip
+    if fwd is not None:
+        state = records.replace(state, ports=tuple(resolved), forwarder_pid=fwd.pid,
+                                forwarder_start_time=fwd.start_time, forwarder_log=str(flog))  # fmt: skip
+    if defer:
+        _defer(pid, pending)
+        return state
+    if spec.slirp.port_handler == PortHandler.ROOTLESSKIT:
+        return state
     try:
-        if spec.slirp.port_handler == PortHandler.ROOTLESSKIT:
-            return _start_forwarder(state, userns_pid, resolved, log)
         return _forward(state, resolved)
     except BaseException:
         teardown(state)
         raise
 
 
-def _start_forwarder(state: NetworkState, userns_pid: int | None, resolved: Sequence[PortMapping],
-                     slirp_log: Path) -> NetworkState:  # fmt: skip
-    if not resolved:
-        return state
-    from podctl.net import portfwd  # noqa: PLC0415
+class _Pending:
+    """Helpers of one namespace that are spawned but not yet known to be ready."""
 
-    log = slirp_log.with_name(slirp_log.name.replace("slirp4netns", "portfwd"))
-    try:
-        pid, started = portfwd.start(state.netns_path, userns_pid=userns_pid, ports=resolved,
-                                     log_path=log, watch_pid=state.pid)  # fmt: skip
-    except BaseException:
-        _unlink(log)
-        raise
-    return dataclasses.replace(state, ports=tuple(resolved), forwarder_pid=pid,
-                               forwarder_start_time=started, forwarder_log=str(log))  # fmt: skip
+    def __init__(self) -> None:
+        self.slirp: slirp.Starting | None = None
+        self.fwd: Any = None  # portfwd.Starting
+
+    def wait(self) -> None:
+        """Until all are ready; on failure every one is stopped and RuntimeFailed raised."""
+        try:
+            if self.slirp is not None:
+                s, self.slirp = self.slirp, None
+                slirp.finish(s)  # (stops slirp4netns when it failed)
+            if self.fwd is not None:
+                f, self.fwd = self.fwd, None
+                f.wait()
+        except BaseException:
+            self.kill()
+            raise
+
+    def kill(self) -> None:
+        if self.slirp is not None:
+            slirp.abort(self.slirp)
+            self.slirp = None
+        if self.fwd is not None:
+            self.fwd.close()
+            slirp.kill(self.fwd.pid, self.fwd.start_time)
+            self.fwd = None
+
+    def close(self) -> None:
+        """Forget them (teardown stops them by pid)."""
+        if self.slirp is not None:
+            os.close(self.slirp.ready_fd)
+            self.slirp = None
+        if self.fwd is not None:
+            self.fwd.close()
+            self.fwd = None
+
+
+# What setup(defer=True) left starting, by the pid of the namespace's slirp4netns.
+_pending: dict[int, _Pending] = {}
+
+
+def _defer(pid: int, pending: _Pending) -> None:
+    if not _pending:
+        import atexit  # noqa: PLC0415
+
+        atexit.register(_settle_at_exit)
+    _pending[pid] = pending
+
+
+def await_ready(state: NetworkState | None = None) -> None:
+    """Wait for the helpers setup(defer=True) left starting (STATE's; None: every one this
+    process started). On failure they are stopped and RuntimeFailed is raised: the caller
+    stops what uses the network (teardown then removes the rest)."""
+    pids = [state.pid] if state is not None else list(_pending)
+    for pid in pids:
+        pending = _pending.pop(pid, None)
+        if pending is not None:
+            pending.wait()
+
+
+def _settle_at_exit() -> None:
+    """No process leaves helpers it never heard from: a failure is at least told."""
+    for pid in list(_pending):
+        try:
+            await_ready(NetworkState(mode="", pid=pid))
+        except PodctlError as e:
+            warn("%s", e)
 
 
 def _forward(state: NetworkState, resolved: Sequence[PortMapping]) -> NetworkState:
@@ -175,7 +272,7 @@ def _forward(state: NetworkState, resolved: Sequence[PortMapping]) -> NetworkSta
                 f"cannot publish port {ip}:{m.host_port}/{m.protocol}: slirp4netns could not bind it "
                 f"({e.message.removeprefix('slirp4netns ')})"
             ) from e
-    return dataclasses.replace(state, ports=(*state.ports, *resolved))
+    return records.replace(state, ports=(*state.ports, *resolved))
 
 
 def publish(state: NetworkState, ports: Sequence[PortMapping]) -> NetworkState:
@@ -192,6 +289,8 @@ def publish(state: NetworkState, ports: Sequence[PortMapping]) -> NetworkState:
 
 def _setup_pasta(netns_path: str, userns_pid: int | None, spec: NetworkOptions,
                  ports: Sequence[PortMapping], run_dir: Path | None) -> NetworkState:  # fmt: skip
+    from podctl.net import pasta  # noqa: PLC0415
+
     resolved = portmod.resolve(ports)
     if any(m.protocol == "udp" and m.host_port != m.container_port for m in resolved):
         # Seen with Debian 12's passt 0.0~git20230309: remapped UDP ports get no answers.
@@ -220,12 +319,29 @@ def _unlink(*paths: Path) -> None:
             pass
 
 
+def hasten_teardown(state: NetworkState) -> None:
+    """SIGTERM STATE's helper processes now, without waiting: their exit (the kernel takes
+    ~15-20 ms to tear down slirp4netns's sandbox) then overlaps the caller's other work, and
+    teardown() finds them gone or going. Only once nothing needs the network any more."""
+    import signal  # noqa: PLC0415
+
+    for pid, started in ((state.pid, state.start_time), (state.forwarder_pid, state.forwarder_start_time)):
+        if pid and slirp.alive(pid, started):
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except OSError:
+                pass
+
+
 def teardown(state: NetworkState) -> None:
     """Stop STATE's helper process and remove its socket, pid file and log. Idempotent.
 
     The network namespace itself is the caller's (remove_netns).
     """
     errors: list[str] = []
+    pending = _pending.pop(state.pid, None)
+    if pending is not None:  # never heard from: they go with the rest
+        pending.close()
     for what, pid, started in ((state.helper, state.pid, state.start_time),
                                ("port forwarder", state.forwarder_pid, state.forwarder_start_time)):  # fmt: skip
         if pid:

@@ -187,6 +187,86 @@ def _bind(m: PortMapping) -> socket.socket:
     return s
 
 
+def bind_all(ports: Sequence[PortMapping]) -> list[socket.socket]:
+    """Bind PORTS (resolved: one per port) on the host: PortInUse names a taken one."""
+    socks: list[socket.socket] = []
+    try:
+        for m in ports:
+            socks.append(_bind(m))
+    except BaseException:
+        for s in socks:
+            s.close()
+        raise
+    return socks
+
+
+class Starting:
+    """A forwarder spawned but not yet known to be ready: wait() it, or kill() it."""
+
+    def __init__(self, pid: int, ready_fd: int, log_path: Path) -> None:
+        from podctl.net import slirp  # noqa: PLC0415
+
+        self.pid = pid
+        self.start_time = slirp.start_time(pid)
+        self.ready_fd = ready_fd
+        self.log_path = log_path
+
+    def wait(self, timeout: float = 10.0) -> None:
+        """Until it has joined the namespace and serves every port; on failure it is stopped
+        and RuntimeFailed says why."""
+        from podctl.errors import RuntimeFailed  # noqa: PLC0415
+        from podctl.net import slirp  # noqa: PLC0415
+
+        if self.ready_fd < 0:
+            return
+        try:
+            slirp._wait_ready(self.ready_fd, self.pid, timeout)
+        except RuntimeFailed as e:
+            slirp.kill(self.pid, self.start_time)
+            detail = slirp._tail(self.log_path)
+            raise RuntimeFailed(f"the port forwarder failed: {e}{': ' + detail if detail else ''}") from None
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        if self.ready_fd >= 0:
+            os.close(self.ready_fd)
+            self.ready_fd = -1
+
+
+def spawn(netns_path: str, *, userns_pid: int | None, socks: Sequence[socket.socket],
+          ports: Sequence[PortMapping], log_path: Path, watch_pid: int = 0) -> Starting:  # fmt: skip
+    """Start the forwarder on NETNS_PATH for SOCKS (bound by bind_all for PORTS), without
+    waiting for it: the listening sockets queue connections until it serves them. The caller
+    still owns (and closes) SOCKS. The forwarder exits by itself when WATCH_PID exits."""
+    from podctl import run as gateway  # noqa: PLC0415
+    from podctl.net import nsexec  # noqa: PLC0415
+
+    specs = [f"{s.fileno()}:{m.protocol}:{m.container_port}" for s, m in zip(socks, ports, strict=True)]
+    fds = nsexec.userns_fds(userns_pid)
+    ready_r, ready_w = os.pipe()
+    cmd = [sys.executable, "-m", "podctl.net.portfwd", str(ready_w), str(watch_pid), netns_path,
+           *specs]  # fmt: skip
+
+    def enter() -> None:
+        nsexec.enter_userns(fds)
+
+    try:
+        with open(log_path, "ab") as log:
+            proc = gateway.spawn(cmd, stdout=log, stderr=log, start_new_session=True,
+                                 pass_fds=(ready_w, *(s.fileno() for s in socks)),
+                                 preexec_fn=enter if fds else None)  # fmt: skip
+    except BaseException:
+        os.close(ready_r)
+        raise
+    finally:
+        os.close(ready_w)
+        if fds:
+            os.close(fds[0])
+            os.close(fds[1])
+    return Starting(proc.pid, ready_r, log_path)
+
+
 def start(netns_path: str, *, userns_pid: int | None, ports: Sequence[PortMapping], log_path: Path,
           watch_pid: int = 0, timeout: float = 10.0) -> tuple[int, int]:  # fmt: skip
     """Bind PORTS (resolved: one per port) on the host and start the forwarder on NETNS_PATH.
@@ -196,45 +276,15 @@ def start(netns_path: str, *, userns_pid: int | None, ports: Sequence[PortMappin
     Returns (pid, start_time). Raises PortInUse naming a port that cannot be bound; on any
     failure nothing is left running.
     """
-    from podctl import run as gateway  # noqa: PLC0415
-    from podctl.errors import RuntimeFailed  # noqa: PLC0415
-    from podctl.net import nsexec, slirp  # noqa: PLC0415
-
-    socks: list[socket.socket] = []
+    socks = bind_all(ports)
     try:
-        for m in ports:
-            socks.append(_bind(m))
-        specs = [f"{s.fileno()}:{m.protocol}:{m.container_port}" for s, m in zip(socks, ports, strict=True)]
-        fds = nsexec.userns_fds(userns_pid)
-        ready_r, ready_w = os.pipe()
-        cmd = [sys.executable, "-m", "podctl.net.portfwd", str(ready_w), str(watch_pid), netns_path,
-               *specs]  # fmt: skip
-
-        def enter() -> None:
-            nsexec.enter_userns(fds)
-
-        try:
-            with open(log_path, "ab") as log:
-                proc = gateway.spawn(cmd, stdout=log, stderr=log, start_new_session=True,
-                                     pass_fds=(ready_w, *(s.fileno() for s in socks)),
-                                     preexec_fn=enter if fds else None)  # fmt: skip
-        finally:
-            os.close(ready_w)
-            if fds:
-                os.close(fds[0])
-                os.close(fds[1])
+        s = spawn(netns_path, userns_pid=userns_pid, socks=socks, ports=ports, log_path=log_path,
+                  watch_pid=watch_pid)  # fmt: skip
     finally:
-        for s in socks:
-            s.close()
-    try:
-        slirp._wait_ready(ready_r, proc.pid, timeout)
-    except RuntimeFailed as e:
-        slirp.stop(proc.pid, 0)
-        detail = slirp._tail(log_path)
-        raise RuntimeFailed(f"the port forwarder failed: {e}{': ' + detail if detail else ''}") from None
-    finally:
-        os.close(ready_r)
-    return proc.pid, slirp.start_time(proc.pid)
+        for sock in socks:
+            sock.close()
+    s.wait(timeout)
+    return s.pid, s.start_time
 
 
 def _watch(pid: int) -> None:

@@ -18,14 +18,20 @@ import select
 import signal
 import socket
 import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from podctl import run as gateway
 from podctl.errors import PodctlError, RuntimeFailed
 from podctl.net import nsexec
 from podctl.net.options import SlirpOptions
+
+# podctl.records and not typing's TYPE_CHECKING: start-up cost (see podctl/records.py).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from dataclasses import dataclass
+    from typing import Any
+else:
+    from podctl.records import dataclass
 
 TAP = "tap0"
 DEFAULT_CIDR = "10.0.2.0/24"
@@ -96,14 +102,21 @@ def alive(pid: int, started: int) -> bool:
     return fields[0] not in ("Z", "X") and (not started or int(fields[19]) == started)
 
 
-def start(
-    netns_path: str, *, userns_pid: int | None, opts: SlirpOptions, api_socket: Path, log_path: Path,
-    timeout: float = 10.0,
-) -> tuple[int, int]:  # fmt: skip
-    """Start slirp4netns on NETNS_PATH and wait until the namespace is configured.
+@dataclass(frozen=True)
+class Starting:
+    """A slirp4netns spawned but not yet known to be ready (see spawn / finish)."""
 
-    Returns (pid, start_time). On failure nothing is left running and RuntimeFailed carries
-    slirp4netns's own message and its argv.
+    pid: int
+    ready_fd: int
+    cmd: tuple[str, ...]
+    log_path: Path
+
+
+def spawn(netns_path: str, *, userns_pid: int | None, opts: SlirpOptions, api_socket: Path,
+          log_path: Path) -> Starting:  # fmt: skip
+    """Start slirp4netns on NETNS_PATH without waiting for it: finish() (or abort()) next.
+
+    Lets the caller start other work (the port forwarder) while slirp4netns sets up the tap.
     """
     if len(str(api_socket)) > _SUN_PATH_MAX:
         raise RuntimeFailed(f"the slirp4netns API socket path is too long for a unix socket: {api_socket}")
@@ -124,20 +137,51 @@ def start(
                 cmd, stdout=log, stderr=log, pass_fds=(ready_w,), start_new_session=True,
                 preexec_fn=enter if fds else None,
             )  # fmt: skip
+    except BaseException:
+        os.close(ready_r)
+        raise
     finally:
         os.close(ready_w)
         if fds:
             os.close(fds[0])
             os.close(fds[1])
+    return Starting(proc.pid, ready_r, tuple(cmd), log_path)
+
+
+def finish(s: Starting, timeout: float = 10.0) -> tuple[int, int]:
+    """Wait until the namespace is configured: (pid, start_time). On failure nothing is left
+    running and RuntimeFailed carries slirp4netns's own message and its argv."""
     try:
-        _wait_ready(ready_r, proc.pid, timeout)
+        _wait_ready(s.ready_fd, s.pid, timeout)
     except RuntimeFailed as e:
-        stop(proc.pid, 0)
-        detail = _tail(log_path)
-        raise RuntimeFailed(f"{e}{': ' + detail if detail else ''} (running: {' '.join(cmd)})") from None
+        stop(s.pid, 0)
+        detail = _tail(s.log_path)
+        raise RuntimeFailed(f"{e}{': ' + detail if detail else ''} (running: {' '.join(s.cmd)})") from None
     finally:
-        os.close(ready_r)
-    return proc.pid, start_time(proc.pid)
+        os.close(s.ready_fd)
+    return s.pid, start_time(s.pid)
+
+
+def abort(s: Starting) -> None:
+    """Stop a spawned slirp4netns that will not be finished."""
+    try:
+        os.close(s.ready_fd)
+    except OSError:
+        pass
+    kill(s.pid, 0)
+
+
+def start(
+    netns_path: str, *, userns_pid: int | None, opts: SlirpOptions, api_socket: Path, log_path: Path,
+    timeout: float = 10.0,
+) -> tuple[int, int]:  # fmt: skip
+    """Start slirp4netns on NETNS_PATH and wait until the namespace is configured.
+
+    Returns (pid, start_time). On failure nothing is left running and RuntimeFailed carries
+    slirp4netns's own message and its argv.
+    """
+    s = spawn(netns_path, userns_pid=userns_pid, opts=opts, api_socket=api_socket, log_path=log_path)
+    return finish(s, timeout)
 
 
 def _tail(path: Path) -> str:
@@ -218,24 +262,54 @@ def stop(pid: int, started: int, timeout: float = 3.0) -> bool:
     if not pid or not alive(pid, started):
         _reap(pid)
         return False
-    try:
-        os.kill(pid, signal.SIGTERM)
-    except ProcessLookupError:
+    return _signal_and_wait(pid, started, signal.SIGTERM, timeout) or _signal_and_wait(
+        pid, started, signal.SIGKILL, 2.0
+    )
+
+
+def kill(pid: int, started: int, timeout: float = 3.0) -> bool:
+    """SIGKILL PID if it is still the process started at STARTED, and wait until it is gone.
+
+    For a helper that never got ready: nothing of it is worth a clean exit.
+    Returns True when a process was killed.
+    """
+    if not pid or not alive(pid, started):
+        _reap(pid)
         return False
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if _reap(pid) or not alive(pid, started):
-            return True
-        time.sleep(0.005)
-    try:
-        os.kill(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        return True
-    while alive(pid, started) and time.monotonic() < deadline + 2:
-        if _reap(pid):
-            break
-        time.sleep(0.005)
+    _signal_and_wait(pid, started, signal.SIGKILL, timeout)
     return True
+
+
+def _signal_and_wait(pid: int, started: int, sig: int, timeout: float) -> bool:
+    """Send SIG to PID and wait up to TIMEOUT for it to end: True when it has.
+
+    A pidfd tells the exit at once (no polling step added to every teardown)."""
+    try:
+        pidfd = os.pidfd_open(pid)
+    except OSError:
+        pidfd = -1
+    try:
+        if not alive(pid, started):  # (the pidfd may name a recycled pid: checked after opening)
+            _reap(pid)
+            return True
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            return True
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if _reap(pid) or not alive(pid, started):
+                return True
+            if left <= 0:
+                return False
+            if pidfd < 0 or not select.select([pidfd], [], [], left)[0]:
+                time.sleep(min(max(left, 0), 0.002))  # no pidfd (or a spurious wake-up)
+            else:
+                time.sleep(0.0002)  # ended: /proc shows it at once; do not spin on a stale pid
+    finally:
+        if pidfd >= 0:
+            os.close(pidfd)
 
 
 def _reap(pid: int) -> bool:

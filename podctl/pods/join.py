@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from podctl.config import Config
@@ -19,16 +18,19 @@ def member_names(db: StateDB, pod_id: str) -> list[str]:
     return [r.name for r in podstate.members(db, pod_id) if not r.extra.get("infra")]
 
 
-@dataclass
 class MemberContext:
-    cfg: Config
-    db: StateDB
-    pod_id: str
-    infra: ContainerRecord | None
-    hostname: str | None = None
-    ns_paths: dict[str, str] = field(default_factory=dict)
-    etc_sources: dict[str, str] = field(default_factory=dict)
-    host_network: bool = False  # the pod uses the host's network: members do too
+    """(A plain class: no dataclasses import on a member's start.)"""
+
+    def __init__(self, cfg: Config, db: StateDB, pod_id: str, infra: ContainerRecord | None,
+                 hostname: str | None = None) -> None:  # fmt: skip
+        self.cfg = cfg
+        self.db = db
+        self.pod_id = pod_id
+        self.infra = infra
+        self.hostname = hostname
+        self.ns_paths: dict[str, str] = {}
+        self.etc_sources: dict[str, str] = {}
+        self.host_network = False  # the pod uses the host's network: members do too
 
     def refresh_hosts(self) -> None:
         """Rewrite the pod's shared /etc/hosts with every member's name (same inode)."""
@@ -36,16 +38,29 @@ class MemberContext:
             return
         from podctl.engine import network
         from podctl.runtime.etcfiles import write_in_place
-        from podctl.spec import ContainerSpec
 
         infra = self.db.get_container(self.infra.id) or self.infra
-        spec = ContainerSpec.from_dict(infra.spec)
-        texts = network.etc_texts(
-            network.state_of(infra), hostname=spec.hostname or infra.id[:12], names=[],
-            members=member_names(self.db, self.pod_id), add_hosts=spec.add_hosts,
-        )  # fmt: skip
+        text = network.member_hosts_text(infra, members=member_names(self.db, self.pod_id))
         with contextlib.suppress(OSError):
-            write_in_place(Path(self.etc_sources["/etc/hosts"]), texts["hosts"])
+            write_in_place(Path(self.etc_sources["/etc/hosts"]), text)
+
+
+def start_infra(cfg: Config, db: StateDB, infra: ContainerRecord) -> ContainerRecord:
+    """Start the pod's infra container (the caller holds its lock) and wait for its network
+    helpers: the port forwarder's start-up overlaps the infra's creation. When a helper
+    failed, the infra is stopped again and the error raised."""
+    from podctl.engine import lifecycle as lc
+    from podctl.engine import network
+    from podctl.errors import PodctlError
+
+    infra = lc.start(cfg, db, infra)
+    try:
+        network.settle(infra)
+    except PodctlError:
+        with contextlib.suppress(PodctlError):
+            lc.stop(cfg, db, infra, 0)
+        raise
+    return infra
 
 
 def member_context(cfg: Config, db: StateDB, rec: ContainerRecord) -> MemberContext:
@@ -65,7 +80,7 @@ def member_context(cfg: Config, db: StateDB, rec: ContainerRecord) -> MemberCont
     with lc.locked(cfg, infra.id):
         infra = lc.sync(cfg, db, db.get_container(infra.id) or infra)
         if infra.state != State.RUNNING:
-            infra = lc.start(cfg, db, infra)
+            infra = start_infra(cfg, db, infra)
     if not infra.pid:
         raise StateError(f"pod {pod.name}: its infra container is not running")
     ctx = MemberContext(cfg, db, pod.id, infra, hostname=hostname if "uts" in spec.get("share", ()) else None)
