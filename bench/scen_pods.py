@@ -97,33 +97,48 @@ spec:
 """
 
 
+MANY_PODS = 5
+
+
 def kube(ctx: Ctx, res: ScenarioResult) -> None:
     ctx.need_registry()
     ctx.require("kube play", "kube down")
     both = res.metric("kube play + kube down", target=Target("ratio_max", 0.5, "", "issue 6"))
     play = res.metric("kube play")
     down = res.metric("kube down")
+    many = res.metric(f"kube play of {MANY_PODS} pods / of 1 pod", unit="x",
+                      target=Target("abs_max", float(MANY_PODS), "", "issue 6: linear"))  # fmt: skip
     ctx.each(lambda t: ensure_busybox(ctx, t))
     counter = [0]
 
-    def step(tool: Tool, record: bool) -> None:
+    def write(tool: Tool, pods: int) -> str:
         counter[0] += 1
         path = tool.base / f"kube{counter[0]}.yaml"
-        tool.user.write(path, KUBE_YAML.format(name=f"bkube{counter[0]}", image=ctx.busybox,
-                                               port=free_port()))  # fmt: skip
-        p = tool.time("kube", "play", str(path)).check()
-        d = tool.time("kube", "down", str(path)).check()
+        docs = [KUBE_YAML.format(name=f"bkube{counter[0]}x{i}", image=ctx.busybox, port=free_port())
+                for i in range(pods)]  # fmt: skip
+        tool.user.write(path, "---\n".join(docs))
+        return str(path)
+
+    def step(tool: Tool, record: bool) -> None:
+        path = write(tool, 1)
+        p = tool.time("kube", "play", path).check()
+        d = tool.time("kube", "down", path).check()
         if record:
             both.add(tool.name, p.wall + d.wall)
             play.add(tool.name, p.wall)
             down.add(tool.name, d.wall)
+            path = write(tool, MANY_PODS)
+            pm = tool.time("kube", "play", path).check()
+            tool.time("kube", "down", path).check()
+            many.add(tool.name, pm.wall / p.wall)
 
     try:
         ctx.alternate(step)
     finally:
         for tool in ctx.order():
             remove_pods(tool)
-    res.notes.append("a pod of two busybox containers (httpd with hostPort, sleep), image cached")
+    res.notes.append("a pod of two busybox containers (httpd with hostPort, sleep), image cached; "
+                     f"the {MANY_PODS}-pod file holds {MANY_PODS} such pods (one file, one play)")  # fmt: skip
 
 
 def http_get(port: int, path: str, timeout: float = 60) -> int:

@@ -132,6 +132,8 @@ def fmt_value(v: float, unit: str) -> str:
         return f"{v:.0f} KiB"
     if unit == "count":
         return f"{v:g}"
+    if unit == "x":
+        return f"{v:.2f}x"
     return f"{v:g} {unit}".rstrip()
 
 
