@@ -29,15 +29,12 @@ def direct_run_ok(rec: ContainerRecord) -> bool:
 
 def run_direct(cfg: Config, db: StateDB, rec: ContainerRecord) -> int:
     """Run the container with `runc run`, this process standing in for conmon; its exit code."""
-    import signal
-
     from podctl import run as gateway
     from podctl.runtime import etcfiles
 
     with lc.locked(cfg, rec.id):
         try:
-            rec, paths = lc.prepare(cfg, db, rec)
-            config = _read_config(paths)
+            rec, paths, config = lc.prepare_config(cfg, db, rec)
             proc_cfg = config["process"]
             env = dict(e.split("=", 1) for e in proc_cfg["env"])
             etcfiles.find_executable(paths.merged, proc_cfg["args"][0], env.get("PATH", ""), proc_cfg["cwd"])
@@ -59,6 +56,8 @@ def run_direct(cfg: Config, db: StateDB, rec: ContainerRecord) -> int:
                 lc.remove_locked(cfg, db, rec, volumes=True)
             raise
 
+    import signal  # once runc runs: its import overlaps the container's start
+
     def forward(sig: int, _frame: object) -> None:
         with contextlib.suppress(OSError):
             os.kill(child, sig)
@@ -66,6 +65,7 @@ def run_direct(cfg: Config, db: StateDB, rec: ContainerRecord) -> int:
     old = {s: signal.signal(s, forward) for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP,
                                                   signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2)}  # fmt: skip
     try:
+        lc.prepare_cleanup(cfg)  # while runc starts the container (on the other core)
         code = gateway.wait(child)
     finally:
         for s, h in old.items():
@@ -84,13 +84,6 @@ def run_direct(cfg: Config, db: StateDB, rec: ContainerRecord) -> int:
     if error is not None:
         raise error
     return code if code >= 0 else 128 - code
-
-
-def _read_config(paths: ContainerPaths) -> dict:  # type: ignore[type-arg]
-    import json
-
-    with open(paths.config_json) as f:
-        return json.load(f)  # type: ignore[no-any-return]
 
 
 def _write_exit_file(paths: ContainerPaths, code: int) -> None:

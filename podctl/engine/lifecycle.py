@@ -14,6 +14,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from podctl.config import Config, ensure_private_dir
+
+# Re-exported: the verbs and pods call lc.empty_trash*, containers.py reads lc.TRASH.
+from podctl.engine.trash import TRASH, empty_trash, empty_trash_detached  # noqa: F401
 from podctl.errors import NotFound, PodctlError, StateError
 from podctl.runtime.paths import ContainerPaths, secure_join
 from podctl.state.containers import ContainerRecord, State, StateDB, VolumeRecord
@@ -35,9 +38,6 @@ def warn(msg: str, *args: object) -> None:
     from podctl.log import warn as _warn
 
     _warn(msg, *args)
-
-
-TRASH = "trash"
 
 
 # Images this process already resolved (`run` = create + start): no second store lookup.
@@ -243,6 +243,12 @@ def _chown_tree(path: Path, uid: int, gid: int) -> None:
 
 def prepare(cfg: Config, db: StateDB, rec: ContainerRecord) -> tuple[ContainerRecord, ContainerPaths]:
     """Mount the rootfs and write config.json (the caller holds the lock, inside the userns)."""
+    rec, paths, _config = prepare_config(cfg, db, rec)
+    return rec, paths
+
+
+def prepare_config(cfg: Config, db: StateDB, rec: ContainerRecord) -> tuple[ContainerRecord, ContainerPaths, dict[str, Any]]:
+    """`prepare`, also returning the config.json it wrote."""
     from podctl.image.store import open_store
     from podctl.runtime import ocispec, rootfs
     from podctl.spec import SdNotify
@@ -295,7 +301,7 @@ def prepare(cfg: Config, db: StateDB, rec: ContainerRecord) -> tuple[ContainerRe
         netns = f"/proc/{other.pid}/ns/net"
     elif spec.network.startswith("ns:") and "network" not in ns_paths:
         netns = spec.network.split(":", 1)[1]
-    elif "network" not in ns_paths:
+    elif "network" not in ns_paths and _network_helper(spec):
         from podctl.engine import network
 
         att = network.attach(cfg, db, rec, spec)
@@ -342,8 +348,15 @@ def prepare(cfg: Config, db: StateDB, rec: ContainerRecord) -> tuple[ContainerRe
     )  # fmt: skip
     if member is not None:
         member.refresh_hosts()
-    ocispec.write(launch)
-    return rec, paths
+    config = ocispec.write(launch)
+    return rec, paths, config
+
+
+def _network_helper(spec: ContainerSpec) -> bool:
+    """Whether network.attach has anything to do (none, host: not even loading it)."""
+    from podctl import net
+
+    return net.parse_network(spec.network or "slirp4netns").needs_helper
 
 
 def create_in_runtime(cfg: Config, db: StateDB, rec: ContainerRecord) -> tuple[ContainerRecord, ContainerPaths]:
@@ -580,7 +593,7 @@ def stop(cfg: Config, db: StateDB, rec: ContainerRecord, timeout: int | None, si
         if t > 0:
             with contextlib.suppress(NotFound):
                 _signal(cfg, rec, first, running=running)
-            _prepare_cleanup(cfg)  # while the container shuts down (on another core)
+            prepare_cleanup(cfg)  # while the container shuts down (on another core)
             code = wait_exit(paths, t, rec.conmon_pid, pid=rec.pid if running else 0)
             if code is None:
                 warn("StopSignal %s failed to stop container %s in %d seconds, resorting to SIGKILL",
@@ -588,7 +601,7 @@ def stop(cfg: Config, db: StateDB, rec: ContainerRecord, timeout: int | None, si
         if code is None:
             with contextlib.suppress(NotFound):
                 _signal(cfg, rec, 9, running=running)
-            _prepare_cleanup(cfg)
+            prepare_cleanup(cfg)
             code = wait_exit(paths, 10, rec.conmon_pid, pid=rec.pid if running else 0)
     except BaseException:
         release_claim(cfg, rec, wait=False)  # the exit command cleans up after all
@@ -599,12 +612,10 @@ def stop(cfg: Config, db: StateDB, rec: ContainerRecord, timeout: int | None, si
     return rec
 
 
-def _prepare_cleanup(cfg: Config) -> None:
+def prepare_cleanup(cfg: Config) -> None:
     """Load what cleanup_locked needs (modules, the runtime probe)."""
-    import shutil  # noqa: F401
-
     from podctl.engine import network  # noqa: F401
-    from podctl.runtime import rootfs  # noqa: F401
+    from podctl.runtime import claim, fsutil, rootfs  # noqa: F401
 
     with contextlib.suppress(Exception):  # cleanup_locked copes without one
         runtime(cfg)
@@ -637,7 +648,7 @@ def cleanup_locked(cfg: Config, db: StateDB, rec: ContainerRecord, code: int | N
     _detach_network(cfg, db, rec)
     policy = from_exit_command if exit_policy is None else exit_policy
     if spec.remove:
-        remove_locked(cfg, db, rec, volumes=True, keep_exit_file=True)
+        remove_locked(cfg, db, rec, volumes=True, keep_exit_file=True, released=True)
         _after_member_exit(cfg, db, rec, policy)
         return rec
     with contextlib.suppress(Exception):
@@ -685,22 +696,24 @@ def should_restart(spec: ContainerSpec, rec: ContainerRecord) -> bool:
 
 
 def remove_locked(cfg: Config, db: StateDB, rec: ContainerRecord, *, volumes: bool,
-                  keep_exit_file: bool = False) -> None:  # fmt: skip
-    import shutil
-
+                  keep_exit_file: bool = False, released: bool = False) -> None:  # fmt: skip
+    """Remove REC's record, bundle and storage (the caller holds the lock). RELEASED: the
+    caller has just released its runtime state and network (cleanup_locked)."""
     from podctl.runtime import rootfs
+    from podctl.runtime.fsutil import rmtree
 
     paths = ContainerPaths.of(cfg, rec.id)
     if rec.spec.get("healthcheck"):
         from podctl.engine import health
 
         health.unschedule(rec)
-    with contextlib.suppress(Exception):
-        runtime(cfg).forget(rec.id)
-    _detach_network(cfg, db, rec)
+    if not released:
+        with contextlib.suppress(Exception):
+            runtime(cfg).forget(rec.id)
+        _detach_network(cfg, db, rec)
     code = paths.exit_code()
     release_claim(cfg, rec)  # it lives in the bundle
-    shutil.rmtree(paths.bundle, ignore_errors=True)
+    rmtree(paths.bundle)
     # Unmounting (the kernel syncs the upper dir) and deleting the overlay dirs take tens of
     # ms: the name is freed now, the mount and the bytes by empty_trash (run by rm, prune and
     # conmon's exit command, off the `run --rm` path). A mount moves with its renamed parent.
@@ -712,7 +725,7 @@ def remove_locked(cfg: Config, db: StateDB, rec: ContainerRecord, *, volumes: bo
         pass
     except OSError:
         rootfs.umount(paths, rec.rootfs_driver)
-        shutil.rmtree(paths.storage, ignore_errors=True)
+        rmtree(paths.storage)
     if not keep_exit_file or code is None:
         with contextlib.suppress(OSError):
             paths.exit_file.unlink()
@@ -738,41 +751,6 @@ def _remove_cidfile(rec: ContainerRecord) -> None:
         os.unlink(path)
     except OSError:
         pass
-
-
-def empty_trash_detached(cfg: Config) -> None:
-    """empty_trash in a detached grandchild: `run --rm` returns at once, and its mount and
-    bytes are still gone a few ms later instead of waiting for the next rm or prune."""
-    pid = os.fork()
-    if pid:
-        os.waitpid(pid, 0)
-        return
-    try:
-        os.setsid()
-        if os.fork() == 0:
-            devnull = os.open(os.devnull, os.O_RDWR)
-            for fd in (0, 1, 2):
-                os.dup2(devnull, fd)
-            with contextlib.suppress(BaseException):
-                empty_trash(cfg)
-    finally:
-        os._exit(0)
-
-
-def empty_trash(cfg: Config) -> None:
-    import shutil
-
-    from podctl.runtime import rootfs
-
-    trash = cfg.root / TRASH
-    try:
-        entries = list(trash.iterdir())
-    except OSError:
-        return
-    for e in entries:
-        with contextlib.suppress(Exception):
-            rootfs.umount_path(e / "merged")
-        shutil.rmtree(e, ignore_errors=True)
 
 
 def remove_volume_dir(cfg: Config, db: StateDB, name: str) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal as _signal
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -88,9 +87,9 @@ class Runc:
         if _alive(pid, int(data.get("init_process_start") or 0)) or not _rmdir_all(cgroups):
             self.delete(cid, force=True)
             return
-        import shutil
+        from podctl.runtime.fsutil import rmtree
 
-        shutil.rmtree(state_dir, ignore_errors=True)
+        rmtree(state_dir)
 
     def state(self, cid: str) -> dict[str, Any] | None:
         proc = gateway.run(self._argv("state", cid), check=False)
@@ -155,6 +154,8 @@ def parse_signal(sig: str | int) -> int:
     """`KILL`, `SIGKILL`, `9` -> 9; a clear error for anything else."""
     if isinstance(sig, int):
         return sig
+    import signal as _signal  # not at import: `run --rm` loads this module before runc starts
+
     s = sig.strip().upper()
     if s.isdigit():
         n = int(s)
@@ -177,6 +178,8 @@ def parse_signal(sig: str | int) -> int:
 
 
 def signal_name(sig: int) -> str:
+    import signal as _signal
+
     try:
         return _signal.Signals(sig).name
     except ValueError:

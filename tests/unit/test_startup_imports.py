@@ -13,6 +13,7 @@ HOT = [
     "podctl.runtime.etcfiles", "podctl.runtime.rootfs", "podctl.runtime.oci", "podctl.image.api",
     "podctl.image.reference", "podctl.image.store", "podctl.net.options", "podctl.net.ports",
     "podctl.engine.containers", "podctl.engine.direct_run", "podctl.engine.container_views",
+    "podctl.engine.trash", "podctl.runtime.fsutil", "podctl.runtime.claim",
 ]  # fmt: skip
 HEAVY = ["dataclasses", "typing", "subprocess", "shutil", "logging", "platform", "uuid", "inspect",
          "tempfile", "socket"]  # fmt: skip
