@@ -73,7 +73,7 @@ def run_direct(cfg: Config, db: StateDB, rec: ContainerRecord) -> int:
     started = paths.pidfile.exists()
     error = None
     if code != 0 and not started:
-        error = _runc_error(logfile)
+        error = _runc_error(logfile, rt.path)
     _write_exit_file(paths, code if started else -1)
     with lc.locked(cfg, rec.id):
         current = db.get_container(rec.id)
@@ -92,7 +92,8 @@ def _write_exit_file(paths: ContainerPaths, code: int) -> None:
     os.replace(tmp, paths.exit_file)
 
 
-def _runc_error(logfile: Path) -> PodctlError:
+def _runc_error(logfile: Path, runtime: str = "runc") -> PodctlError:
+    """The error lines of the runtime's JSON log (runc and crun both write them)."""
     import json
 
     from podctl.runtime.conmon import classify_error
@@ -104,4 +105,4 @@ def _runc_error(logfile: Path) -> PodctlError:
                 entry = json.loads(line)
                 if entry.get("level") in ("error", "fatal"):
                     msgs.append(str(entry.get("msg", "")))
-    return classify_error("runc", "; ".join(msgs) or "the OCI runtime failed to start the container")
+    return classify_error(runtime, "; ".join(msgs) or "the OCI runtime failed to start the container")

@@ -89,10 +89,10 @@ _runtime_cache: dict[str, Runc] = {}
 def runtime(cfg: Config) -> Runc:
     key = str(cfg.runroot)
     if key not in _runtime_cache:
-        from podctl.runtime.oci import Runc
+        from podctl.runtime.oci import make_runtime
         from podctl.runtime.probe import select_runtime
 
-        _runtime_cache[key] = Runc(select_runtime(cfg), cfg.runroot / "runc")
+        _runtime_cache[key] = make_runtime(select_runtime(cfg), cfg.runroot / "runc")
     return _runtime_cache[key]
 
 
@@ -348,7 +348,7 @@ def prepare_config(cfg: Config, db: StateDB, rec: ContainerRecord) -> tuple[Cont
     )  # fmt: skip
     if member is not None:
         member.refresh_hosts()
-    config = ocispec.write(launch)
+    config = ocispec.write(launch, finish=lambda c: runtime(cfg).finish_config(c, rec.id, cfg.runroot))
     return rec, paths, config
 
 
@@ -376,7 +376,9 @@ def create_in_runtime(cfg: Config, db: StateDB, rec: ContainerRecord) -> tuple[C
         exit_command=conmon.exit_command(cfg, rec.id, claim_file=claim_path(paths)),
         sdnotify_socket=notify,
     )  # fmt: skip
-    pid, conmon_pid = conmon.create(conmon.conmon_path(cfg), rt.path, rt.root, paths, opts)
+    rt.prepare()
+    pid, conmon_pid = conmon.create(conmon.conmon_path(cfg), rt.path, rt.root, paths, opts,
+                                    runtime_args=rt.runtime_args)  # fmt: skip
     rec = db.update_container(rec.id, pid=pid, conmon_pid=conmon_pid, state=State.CREATED,
                               rootfs_driver=rec.rootfs_driver,
                               exit_code=0, error="", stopped_by_user=False)  # fmt: skip

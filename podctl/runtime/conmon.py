@@ -49,7 +49,8 @@ def conmon_path(cfg: Config) -> str:
 
 
 def argv(
-    conmon: str, runtime: str, runtime_root: Path, paths: ContainerPaths, opts: MonitorOptions
+    conmon: str, runtime: str, runtime_root: Path, paths: ContainerPaths, opts: MonitorOptions,
+    runtime_args: Sequence[str] = (),
 ) -> list[str]:
     cid = paths.id
     out = [
@@ -58,6 +59,8 @@ def argv(
         "--conmon-pidfile", str(paths.conmon_pidfile), "--log-level", opts.log_level,
         "--runtime-arg", "--root", "--runtime-arg", str(runtime_root),
     ]  # fmt: skip
+    for a in runtime_args:
+        out += ["--runtime-arg", a]
     if opts.log_driver == "journald":
         out += ["-l", "journald:"]
     elif opts.log_driver in ("none", "passthrough"):
@@ -90,12 +93,19 @@ def runtime_message(text: str) -> str:
 
 
 def classify_error(runtime: str, message: str) -> PodctlError:
-    """runc's create failures that podman maps to 127 / 126."""
+    """runc's and crun's create failures that podman maps to 127 / 126.
+
+    runc: `exec: "x": executable file not found in $PATH`, `... permission denied`; crun:
+    ``executable file `x` not found in $PATH: No such file or directory``, `open executable:
+    Permission denied` (not executable) or `open executable: Operation not permitted` (a
+    directory)."""
     msg = f"{os.path.basename(runtime)}: {runtime_message(message)}"
     low = msg.lower()
-    if "executable file not found" in low or "no such file or directory" in low:
+    if "executable file not found" in low or "no such file or directory" in low or (
+        "executable file `" in low and "not found" in low
+    ):
         return CommandNotFound(f"{msg}: OCI runtime attempted to invoke a command that was not found")
-    if "permission denied" in low:
+    if "permission denied" in low or "open executable: operation not permitted" in low:
         return CannotInvoke(f"{msg}: OCI permission denied")
     return RuntimeFailed(msg)
 
@@ -107,6 +117,7 @@ def create(
     paths: ContainerPaths,
     opts: MonitorOptions,
     env: dict[str, str] | None = None,
+    runtime_args: Sequence[str] = (),
 ) -> tuple[int, int]:
     """Start conmon, which runs `runtime create`; return (container pid, conmon pid)."""
     paths.exits.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -118,7 +129,7 @@ def create(
             stale.unlink()
         except FileNotFoundError:
             pass
-    cmd = argv(conmon, runtime, runtime_root, paths, opts)
+    cmd = argv(conmon, runtime, runtime_root, paths, opts, runtime_args)
     sync_r, sync_w = os.pipe()
     child_env = dict(os.environ if env is None else env)
     child_env["_OCI_SYNCPIPE"] = str(sync_w)

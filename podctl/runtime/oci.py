@@ -37,9 +37,17 @@ class OCIRuntime(Protocol):
 class Runc:
     """runc and crun share the command line used here."""
 
+    runtime_args: tuple[str, ...] = ()  # global options conmon passes on (--runtime-arg)
+
     def __init__(self, path: str, root: Path) -> None:
         self.path = path
         self.root = root
+
+    def prepare(self) -> None:
+        """Whatever the host needs before the runtime runs (inside the user namespace)."""
+
+    def finish_config(self, config: dict[str, Any], cid: str, runroot: Path) -> None:
+        """A last look at a container's config.json before it is written."""
 
     def _argv(self, *args: str) -> list[str]:
         return [self.path, "--root", str(self.root), *args]
@@ -52,7 +60,7 @@ class Runc:
         proc = gateway.run(argv, check=False)
         if proc.returncode != 0:
             err = (proc.stderr or "").lower()
-            if "not running" in err or "does not exist" in err or "no such process" in err:
+            if "not running" in err or "no such process" in err or self._gone(err):
                 raise NotFound(f"container {cid} is not running")
             raise gateway.failure(argv, proc.returncode, proc.stderr)
 
@@ -65,8 +73,12 @@ class Runc:
     def delete(self, cid: str, force: bool = False) -> None:
         argv = self._argv("delete", *(["--force"] if force else []), cid)
         proc = gateway.run(argv, check=False)
-        if proc.returncode != 0 and "does not exist" not in (proc.stderr or ""):
+        if proc.returncode != 0 and not self._gone((proc.stderr or "").lower()):
             raise gateway.failure(argv, proc.returncode, proc.stderr)
+
+    def _gone(self, err: str) -> bool:
+        """Whether the runtime's (lower-cased) error says it has no such container."""
+        return "does not exist" in err
 
     def forget(self, cid: str) -> None:
         """`delete` for a container whose processes are gone: drop runc's state directory.
@@ -78,7 +90,14 @@ class Runc:
         try:
             data = json.loads((state_dir / "state.json").read_text())
         except FileNotFoundError:
-            return
+            # crun's state (a container created with --runtime crun) has a `status` file.
+            try:
+                data = _crun_status(json.loads((state_dir / "status").read_text()))
+            except FileNotFoundError:
+                return
+            except (OSError, ValueError):
+                self.delete(cid, force=True)
+                return
         except (OSError, ValueError):
             self.delete(cid, force=True)
             return
@@ -122,6 +141,66 @@ class Runc:
         if detach:
             argv.append("--detach")
         return [*argv, cid]
+
+
+class Crun(Runc):
+    """crun; on a hybrid host with no cgroup manager (rootless podctl gets no cgroups there)
+    and the cgroup v2 hierarchy hidden from it (podctl.runtime.crun)."""
+
+    runtime_args: tuple[str, ...] = ()
+
+    def __init__(self, path: str, root: Path) -> None:
+        super().__init__(path, root)
+        from podctl.runtime import crun
+
+        self._hybrid = crun.hybrid_host()
+        self.runtime_args = crun.CGROUP_ARGS if self._hybrid else ()
+        self._hidden = not self._hybrid
+
+    def prepare(self) -> None:
+        """Before crun runs in this process (inside the user namespace): hide the hybrid
+        hierarchy, once."""
+        if self._hidden:
+            return
+        from podctl.runtime import crun
+
+        self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self._hidden = crun.hide_unified(self.root)
+
+    def _argv(self, *args: str) -> list[str]:
+        self.prepare()
+        return [self.path, "--root", str(self.root), *self.runtime_args, *args]
+
+    def run_argv(self, cid: str, bundle: Path, pidfile: Path, logfile: Path) -> list[str]:
+        self.prepare()
+        return [self.path, "--root", str(self.root), *self.runtime_args, "--log", str(logfile),
+                "--log-format", "json", "run", "--bundle", str(bundle), "--pid-file", str(pidfile), cid]  # fmt: skip
+
+    def _gone(self, err: str) -> bool:
+        # crun: "error opening file `ROOT/ID/status`: No such file or directory",
+        # "cannot open directory 'ROOT/ID': No such file or directory"
+        return "does not exist" in err or (str(self.root).lower() in err and "no such file or directory" in err)
+
+    def finish_config(self, config: dict[str, Any], cid: str, runroot: Path) -> None:
+        """Before config.json is written: the cached compiled seccomp filter, or a hook that
+        keeps the one crun compiles now."""
+        from podctl.runtime import crun
+
+        crun.use_bpf_cache(config, self.path, self.root, cid, runroot)
+
+
+def _crun_status(status: dict[str, Any]) -> dict[str, Any]:
+    """crun's state `status` file in the shape of runc's state.json (the fields forget reads)."""
+    cgroup = str(status.get("cgroup-path") or "")
+    return {"init_process_pid": status.get("pid"), "init_process_start": status.get("process-start-time"),
+            "cgroup_paths": {"": cgroup} if cgroup.startswith("/sys/fs/cgroup") else {}}  # fmt: skip
+
+
+def make_runtime(path: str, root: Path) -> Runc:
+    """The driver for the runtime at PATH."""
+    if os.path.basename(path).startswith("crun"):
+        return Crun(path, root)
+    return Runc(path, root)
 
 
 def _rmdir_all(paths: Iterable[str]) -> bool:

@@ -16,6 +16,7 @@ from podctl.spec import ContainerSpec
 # Not typing.TYPE_CHECKING: importing typing costs start-up time on every command.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from dataclasses import dataclass, field
     from typing import Any
 else:
@@ -404,10 +405,13 @@ def write_etc_files(launch: Launch) -> None:
     etcfiles.write_containerenv(ud / ".containerenv", launch.cid, launch.name, launch.image_name, launch.image_id)
 
 
-def write(launch: Launch) -> dict[str, Any]:
-    """Write the bundle's config.json (and the /etc files it mounts); return the config."""
+def write(launch: Launch, finish: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
+    """Write the bundle's config.json (and the /etc files it mounts); return the config.
+    FINISH (the runtime driver's) may amend the config before it is written."""
     write_etc_files(launch)
     config = build(launch)
+    if finish is not None:
+        finish(config)
     bundle = launch.paths.bundle
     bundle.mkdir(parents=True, exist_ok=True, mode=0o700)
     if launch.notify_dir is not None:

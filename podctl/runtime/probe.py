@@ -19,6 +19,9 @@ from podctl.rootless import userns
 
 CANDIDATES = ("crun", "runc")
 CACHE = "runtime-probe.json"
+CACHE_FORMAT = "2"  # part of each key: answers of older podctl versions are not reused
+# crun on a hybrid host: it runs, with the cgroup v2 hierarchy hidden from it (podctl.runtime.crun)
+CRUN_NOTE = "cgroups disabled: the hybrid cgroup v2 hierarchy is hidden from crun"
 _STATIC_SHELLS = ("/bin/busybox", "/usr/bin/busybox")
 
 
@@ -87,15 +90,27 @@ def _run_probe(cfg: Config, path: str) -> tuple[bool, str]:
     base = ensure_private_dir(cfg.runroot / "probe" / f"{os.path.basename(path)}-{os.getpid()}")
     try:
         (base / "rootfs").mkdir(exist_ok=True)
+        for d in ("dev", "proc"):  # crun opens /dev of the (read-only) rootfs
+            (base / "rootfs" / d).mkdir(exist_ok=True)
         (base / "rootfs" / "busybox").touch()
         (base / "config.json").write_text(json.dumps(_bundle_config(busybox)))
         cid = f"podctl-probe-{os.getpid()}"
         root = cfg.runroot / "probe" / "state"
-        argv = [path, "--root", str(root), "run", "--bundle", str(base), cid]
+        from podctl.runtime import crun
+
+        # Real root has no mount namespace of podctl's own to hide the hierarchy in.
+        hide = crun.is_crun(path) and crun.hybrid_host() and not userns.is_host_root()
+        extra = list(crun.CGROUP_ARGS) if hide else []
+        argv = [path, "--root", str(root), *extra, "run", "--bundle", str(base), cid]
+        if hide and crun.mounts_at(crun.UNIFIED)[-1][0] == "cgroup2":
+            # Hidden in a throwaway mount namespace: probing changes nothing for runc users.
+            argv = ["unshare", "--mount", "--propagation", "private", "sh", "-c",
+                    f'mount -t tmpfs -o ro,size=4k {crun.HIDE_SOURCE} {crun.UNIFIED} && exec "$@"',
+                    "sh", *argv]  # fmt: skip
         proc = gateway.run(argv, check=False, timeout=30, stdin=gateway.DEVNULL)
-        gateway.run([path, "--root", str(root), "delete", "--force", cid], check=False)
+        gateway.run([path, "--root", str(root), *extra, "delete", "--force", cid], check=False)
         if proc.returncode == 0:
-            return True, ""
+            return True, CRUN_NOTE if hide else ""
         err = " / ".join((proc.stderr or proc.stdout or "").strip().splitlines()[-3:])
         return False, err or f"exited with status {proc.returncode}"
     except (OSError, RuntimeFailed) as e:
@@ -124,7 +139,7 @@ def probe_runtime(cfg: Config, name_or_path: str, fresh: bool = False) -> tuple[
         st = os.stat(path)
     except OSError as e:
         return False, "", f"{path}: {e.strerror}"
-    key = f"{path}:{st.st_mtime_ns}:{st.st_size}"
+    key = f"{path}:{st.st_mtime_ns}:{st.st_size}:{CACHE_FORMAT}"
     cache = _cache_load(cfg)
     if key in cache and not fresh:
         ok, version, reason = cache[key]
@@ -150,7 +165,7 @@ def select_runtime(cfg: Config) -> str:
     reasons = []
     for name in CANDIDATES:
         ok, _version_s, reason = probe_runtime(cfg, name)
-        if ok:
+        if ok and not only_if_chosen(name, reason):
             path = runtime_path(cfg, name)
             assert path is not None
             return path
@@ -159,6 +174,12 @@ def select_runtime(cfg: Config) -> str:
         "no OCI runtime can run containers here: " + "; ".join(reasons),
         hint="install runc (apt-get install runc)",
     )
+
+
+def only_if_chosen(name: str, reason: str) -> bool:
+    """crun on a hybrid host runs without cgroups: used when chosen (--runtime crun,
+    containers.conf), never picked automatically (runc keeps its cgroup handling there)."""
+    return reason == CRUN_NOTE
 
 
 def probe_file(cfg: Config) -> Path:

@@ -122,7 +122,12 @@ def check_runtime(cfg: Config) -> Check:
     notes: list[str] = []
     for name in candidates:
         ok, version, reason = probe.probe_runtime(cfg, name, fresh=True)
+        if ok and not wanted and probe.only_if_chosen(name, reason):
+            notes.append(f"{name} runs containers only when chosen (--runtime {name}): {reason}")
+            continue
         if ok:
+            if reason:
+                notes.insert(0, reason)
             extra = f" ({'; '.join(notes)})" if notes else ""
             return Check("OCI runtime", True, f"{name} ({version}) starts a container here{extra}")
         notes.append(f"{name} cannot run containers here: {reason}")

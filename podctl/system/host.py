@@ -23,18 +23,21 @@ def os_release() -> str:
 def cgroup_mode() -> str:
     """"v2" (unified), "hybrid" (v1 controllers plus an empty v2 tree) or "v1"."""
     fstypes: dict[str, str] = {}
+    unified: set[str] = set()
     try:
         for line in Path("/proc/self/mountinfo").read_text().splitlines():
             left, _, right = line.partition(" - ")
             fields = left.split()
             if len(fields) > 4 and right:
                 fstypes[fields[4]] = right.split()[0]
+                if fields[4] == "/sys/fs/cgroup/unified":
+                    unified.add(fstypes[fields[4]])
     except OSError:
         return "unknown"
     top = fstypes.get("/sys/fs/cgroup")
     if top == "cgroup2":
         return "v2"
-    if fstypes.get("/sys/fs/cgroup/unified") == "cgroup2":
+    if "cgroup2" in unified:  # also when podctl covers it for crun (podctl.runtime.crun)
         return "hybrid"
     return "v1"
 
