@@ -69,7 +69,7 @@ def exec_in(cfg: Config, rec: ContainerRecord, opts: ExecOptions) -> int:
     spec_file = paths.bundle / f"exec-{secrets.token_hex(8)}.json"
     spec_file.write_text(json.dumps(process))
     try:
-        argv = lc.runtime(cfg).exec_argv(rec.id, spec_file, tty=opts.tty, detach=opts.detach)
+        argv = lc.runtime(cfg, rec).exec_argv(rec.id, spec_file, tty=opts.tty, detach=opts.detach)
         if opts.detach:
             # The detached process keeps whatever stdio it gets: never our caller's pipes.
             import tempfile

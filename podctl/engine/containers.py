@@ -339,7 +339,7 @@ def _run_attached(cfg: Config, db: StateDB, rec: ContainerRecord) -> ContainerRe
 
     def proxy(sig: int, _frame: object) -> None:  # podman's --sig-proxy
         with contextlib.suppress(PodctlError):
-            lc.runtime(cfg).kill(rec.id, sig)
+            lc.runtime(cfg, rec).kill(rec.id, sig)
 
     proxied = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2)
     old = {s: signal.signal(s, proxy) for s in proxied}
@@ -651,7 +651,7 @@ def inspect(cfg: Config, refs: Sequence[str]) -> tuple[list[dict[str, Any]], lis
     for ref in refs:
         try:
             rec = lc.observed(cfg, find(db, ref))
-            out.append(view(cfg, rec, lc.spec_of(rec), rt))
+            out.append(view(cfg, rec, lc.spec_of(rec), rec.extra.get("runtime") or rt))
         except PodctlError as e:
             errs.append(e)
     return out, errs

@@ -38,7 +38,7 @@ def run_direct(cfg: Config, db: StateDB, rec: ContainerRecord) -> int:
             proc_cfg = config["process"]
             env = dict(e.split("=", 1) for e in proc_cfg["env"])
             etcfiles.find_executable(paths.merged, proc_cfg["args"][0], env.get("PATH", ""), proc_cfg["cwd"])
-            rt = lc.runtime(cfg)
+            rt = lc.runtime(cfg, rec)
             rt.forget(rec.id)
             for stale in (paths.exit_file, paths.pidfile):
                 with contextlib.suppress(FileNotFoundError):

@@ -86,13 +86,19 @@ def drop_lock(cfg: Config, cid: str) -> None:
 _runtime_cache: dict[str, Runc] = {}
 
 
-def runtime(cfg: Config) -> Runc:
-    key = str(cfg.runroot)
+def runtime(cfg: Config, rec: ContainerRecord | None = None) -> Runc:
+    """The OCI runtime driver: the one REC was created with (as podman, a container keeps its
+    runtime whatever --runtime later commands pass), else --runtime / containers.conf / probe."""
+    path = rec.extra.get("runtime", "") if rec is not None else ""
+    key = f"{cfg.runroot}\0{path}"
     if key not in _runtime_cache:
         from podctl.runtime.oci import make_runtime
-        from podctl.runtime.probe import select_runtime
 
-        _runtime_cache[key] = make_runtime(select_runtime(cfg), cfg.runroot / "runc")
+        if not path:
+            from podctl.runtime.probe import select_runtime
+
+            path = select_runtime(cfg)
+        _runtime_cache[key] = make_runtime(path, cfg.runroot / "runc")
     return _runtime_cache[key]
 
 
@@ -348,7 +354,7 @@ def prepare_config(cfg: Config, db: StateDB, rec: ContainerRecord) -> tuple[Cont
     )  # fmt: skip
     if member is not None:
         member.refresh_hosts()
-    config = ocispec.write(launch, finish=lambda c: runtime(cfg).finish_config(c, rec.id, cfg.runroot))
+    config = ocispec.write(launch, finish=lambda c: runtime(cfg, rec).finish_config(c, rec.id, cfg.runroot))
     return rec, paths, config
 
 
@@ -367,7 +373,7 @@ def create_in_runtime(cfg: Config, db: StateDB, rec: ContainerRecord) -> tuple[C
 
     rec, paths = prepare(cfg, db, rec)
     spec = spec_of(rec)
-    rt = runtime(cfg)
+    rt = runtime(cfg, rec)
     if (paths.runc_root / rec.id).exists():
         rt.forget(rec.id)
     notify = os.environ.get("NOTIFY_SOCKET") if spec.sdnotify == SdNotify.CONTAINER else None
@@ -380,7 +386,7 @@ def create_in_runtime(cfg: Config, db: StateDB, rec: ContainerRecord) -> tuple[C
     pid, conmon_pid = conmon.create(conmon.conmon_path(cfg), rt.path, rt.root, paths, opts,
                                     runtime_args=rt.runtime_args)  # fmt: skip
     rec = db.update_container(rec.id, pid=pid, conmon_pid=conmon_pid, state=State.CREATED,
-                              rootfs_driver=rec.rootfs_driver,
+                              rootfs_driver=rec.rootfs_driver, extra={**rec.extra, "runtime": rt.path},
                               exit_code=0, error="", stopped_by_user=False)  # fmt: skip
     return rec, paths
 
@@ -388,7 +394,7 @@ def create_in_runtime(cfg: Config, db: StateDB, rec: ContainerRecord) -> tuple[C
 def start_created(cfg: Config, db: StateDB, rec: ContainerRecord) -> ContainerRecord:
     from podctl.spec import SdNotify
 
-    runtime(cfg).start(rec.id)
+    runtime(cfg, rec).start(rec.id)
     rec = db.update_container(rec.id, state=State.RUNNING, started_at=time.time(), finished_at=0.0)
     if rec.spec.get("healthcheck"):
         from podctl.engine import health
@@ -432,7 +438,7 @@ def after_failed_start(cfg: Config, db: StateDB, rec: ContainerRecord) -> None:
 
     paths = ContainerPaths.of(cfg, rec.id)
     with contextlib.suppress(Exception):
-        runtime(cfg).forget(rec.id)
+        runtime(cfg, rec).forget(rec.id)
     with contextlib.suppress(Exception):
         rootfs.umount(paths, rec.rootfs_driver)
     _detach_network(cfg, db, rec)
@@ -557,7 +563,7 @@ def _signal(cfg: Config, rec: ContainerRecord, sig: int, *, running: bool) -> No
             raise NotFound(f"container {rec.id} is not running") from None
         except PermissionError:
             pass
-    runtime(cfg).kill(rec.id, sig)
+    runtime(cfg, rec).kill(rec.id, sig)
 
 
 def kill(cfg: Config, db: StateDB, rec: ContainerRecord, sig: int) -> None:
@@ -565,7 +571,7 @@ def kill(cfg: Config, db: StateDB, rec: ContainerRecord, sig: int) -> None:
     so the exit command does not restart it. The caller holds the lock."""
     if sig in (9, 15, 2):
         db.update_container(rec.id, stopped_by_user=True)
-    runtime(cfg).kill(rec.id, sig)
+    runtime(cfg, rec).kill(rec.id, sig)
 
 
 def stop(cfg: Config, db: StateDB, rec: ContainerRecord, timeout: int | None, sig: int | None = None,
@@ -646,7 +652,7 @@ def cleanup_locked(cfg: Config, db: StateDB, rec: ContainerRecord, code: int | N
             finished_at=time.time(), pid=0,
         )  # fmt: skip
     with contextlib.suppress(Exception):
-        runtime(cfg).forget(rec.id)
+        runtime(cfg, rec).forget(rec.id)
     _detach_network(cfg, db, rec)
     policy = from_exit_command if exit_policy is None else exit_policy
     if spec.remove:
@@ -711,7 +717,7 @@ def remove_locked(cfg: Config, db: StateDB, rec: ContainerRecord, *, volumes: bo
         health.unschedule(rec)
     if not released:
         with contextlib.suppress(Exception):
-            runtime(cfg).forget(rec.id)
+            runtime(cfg, rec).forget(rec.id)
         _detach_network(cfg, db, rec)
     code = paths.exit_code()
     release_claim(cfg, rec)  # it lives in the bundle

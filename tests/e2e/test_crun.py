@@ -87,6 +87,19 @@ def test_detached_exec_logs_stop_rm(pc: Podctl) -> None:
     assert pc.ok("ps", "-a", "-q") == ""
 
 
+def test_container_keeps_its_runtime(pc: Podctl) -> None:
+    """As podman: later commands use the runtime a container was created with, whatever
+    --runtime they pass (exec through runc of a crun container would fail)."""
+    crun(pc, "run", "-d", "--name", "kc", *FAST, "--network", "none", BUSYBOX, "sleep", "100")
+    pc.ok("run", "-d", "--name", "kr", *FAST, "--network", "none", BUSYBOX, "sleep", "100")
+    assert pc.ok("exec", "kc", "echo", "via-default").strip() == "via-default"
+    assert pc.ok("inspect", "--format", "{{.OCIRuntime}}", "kc", "kr").split() == ["crun", "runc"]
+    assert crun(pc, "exec", "kr", "echo", "via-crun-flag").strip() == "via-crun-flag"
+    assert pc.ok("kill", "kc").strip() and crun(pc, "kill", "kr").strip()
+    pc.ok("rm", "-f", "kc", "kr")
+    assert pc.ok("ps", "-a", "-q") == ""
+
+
 def test_pod_with_published_port_answers(pc: Podctl) -> None:
     port = free_port()
     crun(pc, "pod", "create", "--name", "web", "-p", f"127.0.0.1:{port}:80")
