@@ -34,6 +34,8 @@ def pod() -> None:
 @click.option("--exit-policy", type=click.Choice(["continue", "stop"]), default="continue", show_default=True,
               help="What the pod does when its last container exits")  # fmt: skip
 @click.option("--replace", is_flag=True, help="Replace a pod with the same name")
+@click.option("--start", is_flag=True,
+              help="Start the pod once created (as `pod start` would), in the same process")  # fmt: skip
 @click.option("--pod-id-file", metavar="FILE", help="Write the pod ID to FILE")
 @click.option("--network", "--net", "network", default=None,
               help="Network mode: slirp4netns[:OPTIONS] (default), pasta[:OPTIONS], none, host, ns:PATH")  # fmt: skip

@@ -238,6 +238,27 @@ def _exit_policy_and_id_files(podctl: Podctl, d: Path) -> None:
     assert_nothing_left(podctl)
 
 
+def test_pod_create_start(podctl: Podctl, registry: str) -> None:
+    """`pod create --start`: created and started in one command (what generated pod units run);
+    the ID is printed once and the infra's conmon PID file is written."""
+    d = podctl.user.mkdir(podctl.root.parent / f"{podctl.root.name}-start")
+    try:
+        conmon_pid = d / "infra.pid"
+        out = podctl.ok("pod", "create", "--start", "--name", "st", "--infra-conmon-pidfile",
+                        str(conmon_pid), "-p", f"127.0.0.1:{free_port()}:80")  # fmt: skip
+        assert len(out.split()) == 1
+        pod = podctl.json("pod", "inspect", "st")
+        assert pod["Id"] == out.strip() and pod["State"] == "Running"
+        pid = int(conmon_pid.read_text())
+        assert Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[0].endswith(b"conmon")
+        podctl.ok("run", "-d", "--pod", "st", "--name", "st-m", *FAST, BUSYBOX, "sleep", "100")
+        assert podctl.json("pod", "inspect", "st")["State"] == "Running"
+        podctl.ok("pod", "rm", "-f", "st")
+        assert_nothing_left(podctl)
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
 def test_pod_new_no_infra_logs_prune_and_pause(podctl: Podctl, registry: str) -> None:
     port = free_port()
     podctl.ok("run", "-d", "--pod", "new:fresh", "-p", f"127.0.0.1:{port}:80", "--name", "w", *HTTPD)

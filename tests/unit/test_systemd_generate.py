@@ -226,6 +226,32 @@ def test_podctl_pod_new() -> None:
     assert "pod-sdref-p1.service" in web.lookup_strv("Unit", "After")
     args = web.lookup_args("Service", "ExecStart") or []
     assert "--pod" not in args and args[args.index("--pod-id-file") + 1] == "%t/pod-sdref-p1.pod-id"
+    # podman's structure: `pod create` in ExecStartPre (after removing stale files), then
+    # `pod start` in ExecStart.
+    pre = [v.split() for v in pod_u.lookup_all("Service", "ExecStartPre")]
+    assert pre[0] == ["/bin/rm", "-f", "%t/pod-sdref-p1.pid", "%t/pod-sdref-p1.pod-id"]
+    assert pre[1][1:4] == ["pod", "create", "--infra-conmon-pidfile"] and "--start" not in pre[1]
+    assert (pod_u.lookup_args("Service", "ExecStart") or [])[1:3] == ["pod", "start"]
+
+
+def test_podctl_pod_new_from_a_pod_created_with_start() -> None:
+    """`pod create --start` (or --no-infra, a bool) in the pod's own command is no value flag:
+    --name is still found, --replace added once, --start not carried into ExecStartPre."""
+    members = {"sdref-p1-web": "podman-4.3.1-ctr_sdref-p1-web.service",
+               "sdref-p1-side": "podman-4.3.1-ctr_sdref-p1-side.service"}  # fmt: skip
+    pod = _pod("podman-4.3.1-pd_sdref-p1.service", members)
+    pod = replace(pod, create_command=("podctl", "pod", "create", "--start", "--no-infra", "--name",
+                                       "sdref-p1", "-p", "18080:80"))  # fmt: skip
+    for flavor in (PODCTL, PODMAN):
+        pod_u = UnitFile.parse(gen.pod_units(pod, replace(flavor, new=True, use_name=True))[0].text)
+        create = pod_u.lookup_all("Service", "ExecStartPre")[1].split()
+        assert "--start" not in create and create.count("--replace") == 1
+        assert create[create.index("--name") + 1] == "sdref-p1"
+        assert (pod_u.lookup_args("Service", "ExecStart") or [])[1:3] == ["pod", "start"]
+    on = replace(PODCTL, new=True, use_name=True, flavor=replace(gen.PODCTL, pod_create_start=True))
+    pod_u = UnitFile.parse(gen.pod_units(pod, on)[0].text)
+    start = pod_u.lookup_args("Service", "ExecStart") or []
+    assert start[1:4] == ["pod", "create", "--start"] and start.count("--start") == 1
 
 
 # -- options and errors --------------------------------------------------------------------------

@@ -74,7 +74,7 @@ def readable(path: str) -> bool:
 def create(g: Globals, *, name_arg: str | None, name: str | None, publish: tuple[str, ...],
            hostname: str | None, share: str | None, infra: bool, infra_name: str | None,
            infra_conmon_pidfile: str | None, labels: tuple[str, ...], exit_policy: str, replace: bool,
-           pod_id_file: str | None, network: str | None, add_host: tuple[str, ...], dns: tuple[str, ...],
+           pod_id_file: str | None, start: bool, network: str | None, add_host: tuple[str, ...], dns: tuple[str, ...],
            dns_search: tuple[str, ...], dns_option: tuple[str, ...], volumes: tuple[str, ...]) -> None:  # fmt: skip
     from podctl import net
     from podctl.engine import pods
@@ -102,6 +102,14 @@ def create(g: Globals, *, name_arg: str | None, name: str | None, publish: tuple
                                                  infra_conmon_pidfile=infra_conmon_pidfile,
                                                  infra_name=infra_name))  # fmt: skip
     echo(rec.id)
+    if start:
+        # `pod create && pod start` in one process: a generated pod unit's ExecStart (Type=forking,
+        # the infra's conmon is the main process) pays one podctl start-up, not two. A failed
+        # start leaves the pod created, as the two commands would (the unit's ExecStopPost
+        # removes it).
+        failed = [r.error for r in pods.start(cfg, [rec.id]) if r.error is not None]
+        if failed:
+            raise failed[0]
 
 
 def start(
