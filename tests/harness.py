@@ -224,3 +224,9 @@ def procs_mentioning(text: str, uid: int | None = None) -> list[str]:
         if text in cmd:
             found.append(f"{d.name}: {cmd}")
     return found
+
+
+def helpers_of(p: Podctl) -> list[str]:
+    """slirp4netns, port forwarders, pasta and conmon processes of this podctl instance."""
+    return [c for c in procs_mentioning(str(p.runroot))
+            if any(w in c for w in ("slirp4netns", "portfwd", "conmon", "pasta"))]  # fmt: skip

@@ -11,7 +11,7 @@ import sys
 # Not typing.TYPE_CHECKING: importing typing costs start-up time on every command.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
     from typing import Any
 
     from podctl.config import Config
@@ -42,6 +42,19 @@ class Globals:
                 root=self.root, runroot=self.runroot, runtime=self.runtime, log_level=self.log_level
             )
         return self._config
+
+
+def kv_pairs(items: Sequence[str], flag: str) -> tuple[tuple[str, str], ...]:
+    """KEY=VALUE arguments (--label, --annotation, --opt) as pairs; a missing KEY names FLAG."""
+    out = []
+    for it in items:
+        k, _, v = it.partition("=")
+        if not k:
+            from podctl.errors import InvalidSpec
+
+            raise InvalidSpec(f"{flag} {it!r}: expected KEY=VALUE")
+        out.append((k, v))
+    return tuple(out)
 
 
 def make_globals(

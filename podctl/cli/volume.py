@@ -4,19 +4,10 @@ from __future__ import annotations
 
 import click
 
+from podctl.cli.common import kv_pairs
 from podctl.cli.main import CONTEXT, globals_of
 from podctl.cli.output import emit, emit_inspect, report_batch, to_json
 from podctl.errors import InvalidSpec
-
-
-def _kv(items: tuple[str, ...], flag: str) -> tuple[tuple[str, str], ...]:
-    out = []
-    for it in items:
-        k, _, v = it.partition("=")
-        if not k:
-            raise InvalidSpec(f"{flag} {it!r}: expected KEY=VALUE")
-        out.append((k, v))
-    return tuple(out)
 
 
 @click.command(context_settings=CONTEXT)
@@ -32,7 +23,7 @@ def create(ctx: click.Context, name: str | None, driver: str, labels: tuple[str,
     from podctl.engine import volumes as engine
 
     vol = engine.create(globals_of(ctx).config(), engine.VolumeCreateOptions(
-        name=name, driver=driver, labels=_kv(labels, "--label"), options=_kv(opts, "--opt"),
+        name=name, driver=driver, labels=kv_pairs(labels, "--label"), options=kv_pairs(opts, "--opt"),
         ignore=ignore))  # fmt: skip
     click.echo(vol.name)
 

@@ -5,32 +5,14 @@ forwarder finishes starting while the infra is created) serves; `pod rm -f` leav
 from __future__ import annotations
 
 import time
-import urllib.request
 
 import pytest
-from harness import BUSYBOX, Podctl, free_port, procs_mentioning
+from harness import BUSYBOX, Podctl, free_port, helpers_of
+from kube_helpers import http_get
 
 pytestmark = pytest.mark.e2e
 
 FAST = ("--stop-signal", "KILL")
-
-
-def _get(port: int) -> str:
-    deadline = time.monotonic() + 5
-    while True:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=3) as r:
-                body: bytes = r.read()
-                return body.decode()
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.1)
-
-
-def _helpers(p: Podctl) -> list[str]:
-    return [c for c in procs_mentioning(str(p.runroot))
-            if any(w in c for w in ("slirp4netns", "portfwd", "conmon"))]  # fmt: skip
 
 
 def test_pod_start_starts_members_at_once_and_names_a_failing_one(podctl: Podctl, registry: str) -> None:
@@ -50,12 +32,12 @@ def test_pod_start_starts_members_at_once_and_names_a_failing_one(podctl: Podctl
     # The members share the infra's network namespace; the published port answers.
     ns = {podctl.ok("exec", m, "readlink", "/proc/self/ns/net") for m in ("par-web", "par-a", "par-b")}
     assert len(ns) == 1
-    assert "hello" in _get(port)
+    assert "hello" in http_get(port)
     podctl.ok("pod", "rm", "-f", "par")
     deadline = time.monotonic() + 5
-    while _helpers(podctl) and time.monotonic() < deadline:
+    while helpers_of(podctl) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert _helpers(podctl) == []
+    assert helpers_of(podctl) == []
     assert podctl.ok("ps", "-a", "-q").split() == []
     netns = podctl.runroot / "netns"
     assert not netns.exists() or list(netns.iterdir()) == []

@@ -14,7 +14,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from harness import BUSYBOX, Podctl, free_port, procs_mentioning
+from harness import BUSYBOX, Podctl, free_port, helpers_of
 
 # Members stop at once (busybox httpd/sleep as PID 1 ignore SIGTERM).
 FAST = ("--stop-signal", "KILL")
@@ -32,12 +32,6 @@ def http_get(port: int, host: str = "127.0.0.1") -> str:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.1)
-
-
-def helpers_of(p: Podctl) -> list[str]:
-    """slirp4netns, port forwarders and conmon processes of this podctl instance."""
-    return [c for c in procs_mentioning(str(p.runroot))
-            if any(w in c for w in ("slirp4netns", "portfwd", "conmon", "pasta"))]  # fmt: skip
 
 
 def assert_nothing_left(p: Podctl) -> None:

@@ -7,7 +7,7 @@ import json
 import os
 import sys
 
-from podctl.cli.common import Globals, echo
+from podctl.cli.common import Globals, echo, kv_pairs
 from podctl.cli.output import emit, emit_inspect, report_batch, to_json
 from podctl.errors import ContainerExit, InvalidSpec, NotFound, PodctlError
 
@@ -32,16 +32,6 @@ def require_refs(containers: Sequence[str], all_: bool) -> None:
 
 
 # -- run / create ---------------------------------------------------------------------------------
-
-
-def _kv(items: Sequence[str], flag: str) -> tuple[tuple[str, str], ...]:
-    out = []
-    for it in items:
-        k, sep, v = it.partition("=")
-        if not k:
-            raise InvalidSpec(f"{flag} {it!r}: expected KEY=VALUE")
-        out.append((k, v))
-    return tuple(out)
 
 
 def env_list(env: Sequence[str], env_files: Sequence[str]) -> tuple[tuple[str, str], ...]:
@@ -149,8 +139,8 @@ def build_spec(image: str, command: Sequence[str], kw: dict[str, Any]) -> Any:
         workdir=kw["workdir"],
         user=kw["user"],
         hostname=kw["hostname"],
-        labels=_kv(kw["labels"], "--label"),
-        annotations=_kv(kw["annotations"], "--annotation"),
+        labels=kv_pairs(kw["labels"], "--label"),
+        annotations=kv_pairs(kw["annotations"], "--annotation"),
         mounts=tuple(mounts),
         network=network,
         restart_policy=policy,

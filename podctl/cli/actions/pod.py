@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from podctl.cli.common import Globals, echo
+from podctl.cli.common import Globals, echo, kv_pairs
 from podctl.cli.output import emit, report_batch, to_json
 from podctl.errors import InvalidSpec, NotFound
 
@@ -40,16 +40,6 @@ def latest_pod(cfg: Any) -> list[str]:
     if not items:
         raise NotFound("no pods to act on: no such pod")
     return [items[0]["json"]["Id"]]
-
-
-def label_pairs(items: Sequence[str], flag: str) -> tuple[tuple[str, str], ...]:
-    out = []
-    for it in items:
-        k, _, v = it.partition("=")
-        if not k:
-            raise InvalidSpec(f"{flag} {it!r}: expected KEY=VALUE")
-        out.append((k, v))
-    return tuple(out)
 
 
 def share_list(value: str | None) -> tuple[str, ...]:
@@ -91,7 +81,7 @@ def create(g: Globals, *, name_arg: str | None, name: str | None, publish: tuple
         pname = _random_name(open_db(cfg))
     ports = tuple(net.parse_publish_list(publish))
     spec = PodSpec(
-        name=pname, hostname=hostname, labels=label_pairs(labels, "--label"), ports=ports,
+        name=pname, hostname=hostname, labels=kv_pairs(labels, "--label"), ports=ports,
         network=network or "slirp4netns", share=share_list(share), infra=infra,
         exit_policy=ExitPolicy(exit_policy), add_hosts=add_host, dns_servers=dns,
         dns_search=dns_search, dns_options=dns_option,
