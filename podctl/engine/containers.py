@@ -140,13 +140,28 @@ def _each(cfg: Config, refs: Sequence[str], fn: Callable[[StateDB, ContainerReco
 # -- create / run / start -------------------------------------------------------------------------
 
 
+LOG_DRIVERS = ("k8s-file", "journald", "none", "passthrough")
+JOURNAL_SOCKET = "/run/systemd/journal/socket"
+
+
+def _log_driver(spec: ContainerSpec) -> ContainerSpec:
+    """Check --log-driver; journald where there is none falls back to k8s-file (as podman)."""
+    if spec.log_driver not in LOG_DRIVERS:
+        raise InvalidSpec(f"--log-driver {spec.log_driver!r}: must be one of {', '.join(LOG_DRIVERS)}")
+    if spec.log_driver == "journald" and not os.path.exists(JOURNAL_SOCKET):
+        lc.warn("--log-driver journald: no journald on this host (%s is missing): logging to k8s-file",
+                JOURNAL_SOCKET)  # fmt: skip
+        return spec.replace(log_driver="k8s-file")
+    return spec
+
+
 def create(cfg: Config, opts: CreateOptions) -> ContainerRecord:
     lc.join_userns(cfg)
     from podctl.image.api import PullPolicy
     from podctl.runtime import ocispec
     from podctl.spec import MountType
 
-    spec = opts.spec
+    spec = _log_driver(opts.spec)
     db = lc.open_db(cfg)
     pod_name = ""
     if spec.pod:
