@@ -10,16 +10,7 @@ import click
 
 from podctl.cli.main import CONTEXT, globals_of
 from podctl.errors import InvalidSpec
-
-RESTART_CHOICES = [
-    "no",
-    "on-success",
-    "on-failure",
-    "on-abnormal",
-    "on-watchdog",
-    "on-abort",
-    "always",
-]
+from podctl.systemd.generate import RESTART_POLICIES
 
 
 def _cli_options(command: str) -> tuple[set[str], set[str]]:
@@ -88,7 +79,7 @@ def _env(items: tuple[str, ...]) -> tuple[str, ...]:
     is_flag=True,
     help="Skip the header including the podctl version and the timestamp",
 )
-@click.option("--restart-policy", type=click.Choice(RESTART_CHOICES), default=None,
+@click.option("--restart-policy", type=click.Choice(RESTART_POLICIES), default=None,
               help="Systemd restart-policy  [default: on-failure]")  # fmt: skip
 @click.option(
     "--restart-sec", type=click.IntRange(min=0), default=None, help="Systemd RestartSec= (seconds)"

@@ -571,7 +571,23 @@ def kill(cfg: Config, db: StateDB, rec: ContainerRecord, sig: int) -> None:
     so the exit command does not restart it. The caller holds the lock."""
     if sig in (9, 15, 2):
         db.update_container(rec.id, stopped_by_user=True)
-    runtime(cfg, rec).kill(rec.id, sig)
+    _signal(cfg, rec, sig, running=rec.state == State.RUNNING)
+
+
+def kill_for_removal(cfg: Config, db: StateDB, rec: ContainerRecord) -> ContainerRecord | None:
+    """SIGKILL a running REC that this process then removes (pod rm -f, kube down), claiming
+    its cleanup first; the record to wait_exit for, None when it was not running. The caller
+    holds the lock."""
+    import signal
+
+    rec = sync(cfg, db, rec)
+    if rec.state not in (State.RUNNING, State.STOPPING) or not rec.pid:
+        return None
+    rec = db.update_container(rec.id, state=State.STOPPING, stopped_by_user=True)
+    claim_cleanup(cfg, rec)
+    with contextlib.suppress(PodctlError):  # gone meanwhile: wait_exit sees it
+        _signal(cfg, rec, signal.SIGKILL, running=True)
+    return rec
 
 
 def stop(cfg: Config, db: StateDB, rec: ContainerRecord, timeout: int | None, sig: int | None = None,

@@ -428,8 +428,6 @@ def _kill_all(cfg: Config, db: StateDB, recs: Sequence[ContainerRecord]) -> None
     """SIGKILL every running container of the pod at once, then wait for them all: removing a
     pod costs one exit wait, not one per container. (Inside the user namespace the container
     processes are ours to signal; no `runc kill` process per container.)"""
-    import signal
-
     from podctl.engine import network
     from podctl.runtime.paths import ContainerPaths
 
@@ -444,14 +442,9 @@ def _kill_all(cfg: Config, db: StateDB, recs: Sequence[ContainerRecord]) -> None
             current = db.get_container(r.id)
             if current is None:
                 continue
-            current = lc.sync(cfg, db, current)
-            if current.state not in (State.RUNNING, State.STOPPING) or not current.pid:
-                continue
-            current = db.update_container(r.id, state=State.STOPPING, stopped_by_user=True)
-            lc.claim_cleanup(cfg, current)  # _remove_pod cleans up: no exit-command process
-            with contextlib.suppress(OSError):
-                os.kill(current.pid, signal.SIGKILL)
-            dying.append(current)
+            killed = lc.kill_for_removal(cfg, db, current)  # _remove_pod cleans up
+            if killed is not None:
+                dying.append(killed)
     for r in dying:
         lc.wait_exit(ContainerPaths.of(cfg, r.id), 10, r.conmon_pid, pid=r.pid)
 

@@ -55,6 +55,38 @@ def enter_userns(fds: tuple[int, int] | None) -> None:
         userns.enter_ns_fds(fds)
 
 
+def spawn_helper(argv_for: Callable[[int], list[str]], *, userns_pid: int | None, log_path: Path,
+                 pass_fds: tuple[int, ...] = ()) -> tuple[int, int, list[str]]:  # fmt: skip
+    """Start a network helper (slirp4netns, the port forwarder) in the pause process's user and
+    mount namespaces, in its own session, logging to LOG_PATH, without waiting for it.
+
+    ARGV_FOR(ready_w) gives its command line, READY_W being the write end of the pipe it reports
+    readiness on. Returns (pid, ready_r, argv); the caller owns READY_R.
+    """
+    from podctl import run as gateway  # noqa: PLC0415
+
+    fds = userns_fds(userns_pid)
+    ready_r, ready_w = os.pipe()
+    cmd = argv_for(ready_w)
+
+    def enter() -> None:  # in the child, before exec
+        enter_userns(fds)
+
+    try:
+        with open(log_path, "ab") as log:
+            proc = gateway.spawn(cmd, stdout=log, stderr=log, start_new_session=True,
+                                 pass_fds=(ready_w, *pass_fds), preexec_fn=enter if fds else None)  # fmt: skip
+    except BaseException:
+        os.close(ready_r)
+        raise
+    finally:
+        os.close(ready_w)
+        if fds:
+            os.close(fds[0])
+            os.close(fds[1])
+    return proc.pid, ready_r, cmd
+
+
 def enter_netns(netns_path: str) -> None:
     fd = os.open(netns_path, os.O_RDONLY | os.O_CLOEXEC)
     try:

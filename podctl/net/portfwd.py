@@ -239,32 +239,15 @@ def spawn(netns_path: str, *, userns_pid: int | None, socks: Sequence[socket.soc
     """Start the forwarder on NETNS_PATH for SOCKS (bound by bind_all for PORTS), without
     waiting for it: the listening sockets queue connections until it serves them. The caller
     still owns (and closes) SOCKS. The forwarder exits by itself when WATCH_PID exits."""
-    from podctl import run as gateway  # noqa: PLC0415
     from podctl.net import nsexec  # noqa: PLC0415
 
     specs = [f"{s.fileno()}:{m.protocol}:{m.container_port}" for s, m in zip(socks, ports, strict=True)]
-    fds = nsexec.userns_fds(userns_pid)
-    ready_r, ready_w = os.pipe()
-    cmd = [sys.executable, "-m", "podctl.net.portfwd", str(ready_w), str(watch_pid), netns_path,
-           *specs]  # fmt: skip
-
-    def enter() -> None:
-        nsexec.enter_userns(fds)
-
-    try:
-        with open(log_path, "ab") as log:
-            proc = gateway.spawn(cmd, stdout=log, stderr=log, start_new_session=True,
-                                 pass_fds=(ready_w, *(s.fileno() for s in socks)),
-                                 preexec_fn=enter if fds else None)  # fmt: skip
-    except BaseException:
-        os.close(ready_r)
-        raise
-    finally:
-        os.close(ready_w)
-        if fds:
-            os.close(fds[0])
-            os.close(fds[1])
-    return Starting(proc.pid, ready_r, log_path)
+    pid, ready_r, _cmd = nsexec.spawn_helper(
+        lambda ready_w: [sys.executable, "-m", "podctl.net.portfwd", str(ready_w), str(watch_pid),
+                         netns_path, *specs],
+        userns_pid=userns_pid, log_path=log_path, pass_fds=tuple(s.fileno() for s in socks),
+    )  # fmt: skip
+    return Starting(pid, ready_r, log_path)
 
 
 def start(netns_path: str, *, userns_pid: int | None, ports: Sequence[PortMapping], log_path: Path,

@@ -124,28 +124,11 @@ def spawn(netns_path: str, *, userns_pid: int | None, opts: SlirpOptions, api_so
         api_socket.unlink()
     except FileNotFoundError:
         pass
-    fds = nsexec.userns_fds(userns_pid)
-    ready_r, ready_w = os.pipe()
-    cmd = argv(netns_path, opts, str(api_socket), ready_w)
-
-    def enter() -> None:  # in the child, before exec
-        nsexec.enter_userns(fds)
-
-    try:
-        with open(log_path, "ab") as log:
-            proc = gateway.spawn(
-                cmd, stdout=log, stderr=log, pass_fds=(ready_w,), start_new_session=True,
-                preexec_fn=enter if fds else None,
-            )  # fmt: skip
-    except BaseException:
-        os.close(ready_r)
-        raise
-    finally:
-        os.close(ready_w)
-        if fds:
-            os.close(fds[0])
-            os.close(fds[1])
-    return Starting(proc.pid, ready_r, tuple(cmd), log_path)
+    pid, ready_r, cmd = nsexec.spawn_helper(
+        lambda ready_w: argv(netns_path, opts, str(api_socket), ready_w),
+        userns_pid=userns_pid, log_path=log_path,
+    )  # fmt: skip
+    return Starting(pid, ready_r, tuple(cmd), log_path)
 
 
 def finish(s: Starting, timeout: float = 10.0) -> tuple[int, int]:
