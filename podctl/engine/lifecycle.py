@@ -407,14 +407,10 @@ def start_created(cfg: Config, db: StateDB, rec: ContainerRecord) -> ContainerRe
 
 
 def notify_ready(sock_path: str, mainpid: int) -> None:
-    import socket
+    from podctl.systemd.notify import notify
 
-    addr = "\0" + sock_path[1:] if sock_path.startswith("@") else sock_path
-    try:
-        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC) as s:
-            s.sendto(f"MAINPID={mainpid}\nREADY=1\n".encode(), addr)
-    except OSError as e:
-        warn("cannot notify systemd at %s: %s", sock_path, e)
+    if not notify(f"MAINPID={mainpid}\nREADY=1\n", sock_path=sock_path):
+        warn("cannot notify systemd at %s", sock_path)
 
 
 def start(cfg: Config, db: StateDB, rec: ContainerRecord) -> ContainerRecord:
