@@ -107,34 +107,46 @@ def find(db: StateDB, ref: str) -> ContainerRecord:
     return db.lookup_container(ref)
 
 
-def _each(cfg: Config, refs: Sequence[str], fn: Callable[[StateDB, ContainerRecord], Any],
-          *, all_: bool = False, only: Callable[[ContainerRecord], bool] | None = None) -> list[ItemReport]:  # fmt: skip
-    db = lc.open_db(cfg)
-    out: list[ItemReport] = []
-    targets: list[tuple[str, ContainerRecord | None, PodctlError | None]] = []
-    if all_:
-        for rec in db.containers():
-            if only is None or only(lc.observed(cfg, rec)):
-                targets.append((rec.id, rec, None))
+def each_locked(cfg: Config, db: StateDB, refs: Sequence[str], every: Sequence[Any], *,
+                lookup: Callable[[str], Any], lock_key: Callable[[Any], str],
+                reload: Callable[[Any], Any], missing: Callable[[str], PodctlError],
+                fn: Callable[[StateDB, Any], Any], ok_ref: Callable[[str, Any], str]) -> list[ItemReport]:  # fmt: skip
+    """The loop of the batch verbs, for containers and pods: EVERY (--all) and REFS resolved by
+    LOOKUP, then FN(db, item) under the item's lock on the item reloaded by RELOAD (MISSING(ref)
+    when it went meanwhile). Podman reports per item and keeps going."""
+    targets: list[tuple[str, Any, PodctlError | None]] = [(item.id, item, None) for item in every]
     for ref in refs:
         try:
-            targets.append((ref, find(db, ref), None))
+            targets.append((ref, lookup(ref), None))
         except PodctlError as e:
             targets.append((ref, None, e))
+    out: list[ItemReport] = []
     for ref, target, err in targets:
         if target is None:
             out.append(ItemReport(ref, error=err))
             continue
         try:
-            with lc.locked(cfg, target.id):
-                current = db.get_container(target.id)
+            with lc.locked(cfg, lock_key(target)):
+                current = reload(target)
                 if current is None:
-                    raise NotFound(f"no container with name or ID \"{ref}\" found: no such container")
+                    raise missing(ref)
                 fn(db, current)
-            out.append(ItemReport(ref, target.id))
+            out.append(ItemReport(ok_ref(ref, target), target.id))
         except PodctlError as e:
             out.append(ItemReport(ref, target.id, e))
     return out
+
+
+def _each(cfg: Config, refs: Sequence[str], fn: Callable[[StateDB, ContainerRecord], Any],
+          *, all_: bool = False, only: Callable[[ContainerRecord], bool] | None = None) -> list[ItemReport]:  # fmt: skip
+    db = lc.open_db(cfg)
+    every = [r for r in db.containers() if only is None or only(lc.observed(cfg, r))] if all_ else []
+    return each_locked(
+        cfg, db, refs, every, lookup=lambda ref: find(db, ref), lock_key=lambda r: r.id,
+        reload=lambda r: db.get_container(r.id),
+        missing=lambda ref: NotFound(f"no container with name or ID \"{ref}\" found: no such container"),
+        fn=fn, ok_ref=lambda ref, _r: ref,
+    )  # fmt: skip
 
 
 # -- create / run / start -------------------------------------------------------------------------

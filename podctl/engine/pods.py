@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 
 from podctl.config import Config
 from podctl.engine import lifecycle as lc
-from podctl.engine.containers import ItemReport
+from podctl.engine.containers import ItemReport, each_locked
 from podctl.errors import AlreadyExists, InvalidSpec, NotFound, PodctlError, StateError
 from podctl.state import pods as podstate
 from podctl.state.containers import ContainerRecord, State, StateDB
@@ -167,29 +167,12 @@ def _write_id_file(path: str, pid: str) -> None:
 def _each(cfg: Config, refs: Sequence[str], fn: Callable[[StateDB, PodRecord], Any], *,
           all_: bool = False) -> list[ItemReport]:  # fmt: skip
     db = _db(cfg)
-    targets: list[tuple[str, PodRecord | None, PodctlError | None]] = []
-    if all_:
-        targets += [(p.id, p, None) for p in podstate.all_pods(db)]
-    for ref in refs:
-        try:
-            targets.append((ref, podstate.lookup(db, ref), None))
-        except PodctlError as e:
-            targets.append((ref, None, e))
-    out: list[ItemReport] = []
-    for ref, pod, err in targets:
-        if pod is None:
-            out.append(ItemReport(ref, error=err))
-            continue
-        try:
-            with lc.locked(cfg, f"pod-{pod.id}"):
-                current = podstate.get(db, pod.id)
-                if current is None:
-                    raise NotFound(f"no pod with name or ID {ref} found: no such pod")
-                fn(db, current)
-            out.append(ItemReport(pod.id, pod.id))
-        except PodctlError as e:
-            out.append(ItemReport(ref, pod.id, e))
-    return out
+    return each_locked(
+        cfg, db, refs, podstate.all_pods(db) if all_ else [], lookup=lambda ref: podstate.lookup(db, ref),
+        lock_key=lambda p: f"pod-{p.id}", reload=lambda p: podstate.get(db, p.id),
+        missing=lambda ref: NotFound(f"no pod with name or ID {ref} found: no such pod"),
+        fn=fn, ok_ref=lambda _ref, p: p.id,
+    )  # fmt: skip
 
 
 def _ordered(db: StateDB, pod: PodRecord) -> tuple[ContainerRecord | None, list[ContainerRecord]]:
