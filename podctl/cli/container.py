@@ -92,7 +92,7 @@ def _run_options(f: Callable[..., Any]) -> Callable[..., Any]:
                      help="Action when the container becomes unhealthy [none]"),
         click.option("--no-healthcheck", is_flag=True, help="Disable healthchecks, also the image's"),
         click.option("--pull", default="missing", show_default=True, help="Pull image policy: always, missing, never, newer"),
-        click.option("--log-driver", default="k8s-file", show_default=True, help="Logging driver: k8s-file, journald, none"),
+        click.option("--log-driver", default="k8s-file", show_default=True, help="Logging driver: k8s-file, journald (k8s-file where no journald listens), none, passthrough"),
         click.option("--rm", "remove", is_flag=True, help="Remove the container when it exits"),
         click.option("-i", "--interactive", is_flag=True, help="Keep STDIN open even if not attached"),
         click.option("-t", "--tty", is_flag=True, help="Allocate a pseudo-TTY"),
