@@ -68,6 +68,13 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         action="store_true",
         help="measure podman even where podctl lacks the command (reference figures)",
     )
+    ap.add_argument(
+        "--podctl-runtime",
+        default=RUNTIME,
+        metavar="NAME",
+        help=f"podctl's OCI runtime (default {RUNTIME}, as podman's); 'default' lets podctl pick "
+        "its own (crun where it runs); podman always gets runc (its crun cannot run on hybrid cgroups)",
+    )
     ap.add_argument("--strict", action="store_true", help="exit 1 when podctl fails a scenario")
     ns = ap.parse_args(argv)
     if ns.runs < 1:
@@ -95,6 +102,12 @@ def first_line(argv: list[str], pattern: str = r"version\s+(\S+)") -> str:
     return m.group(1) if m else (p.stdout.strip().splitlines() or ["?"])[0]
 
 
+def podctl_runtime(ctx: Ctx) -> str:
+    """The runtime podctl picks by itself, as `podctl info` names it."""
+    p = ctx.podctl.run("info", "--format", "{{.Host.OCIRuntime.Name}}")
+    return p.stdout.strip() or "?"
+
+
 def header(ctx: Ctx, ns: argparse.Namespace) -> dict[str, object]:
     podman = ctx.podman
     versions = {
@@ -107,7 +120,9 @@ def header(ctx: Ctx, ns: argparse.Namespace) -> dict[str, object]:
     }
     settings = {
         "user": f"{ctx.user.name} (uid {ctx.user.uid})" + (", via setpriv" if ctx.user.drop else ""),
-        "runtime": f"{RUNTIME} for both (--runtime {RUNTIME})",
+        "runtime": (f"{RUNTIME} for both (--runtime {RUNTIME})" if ctx.podctl.runtime == RUNTIME else
+                    f"podctl: {ctx.podctl.runtime or 'its own choice (' + podctl_runtime(ctx) + ')'}; "
+                    f"podman: {RUNTIME}"),
         "storage": f"{STORAGE_DRIVER} for both, private --root/--runroot per tool under "
                    f"{ctx.top}; podman 4.3.1 rootless mounts kernel overlay natively here "
                    "(userxattr in its user namespace, no fuse-overlayfs), as podctl does",
@@ -176,7 +191,8 @@ def make_ctx(ns: argparse.Namespace, user: User, top: Path, log: Callable[[str],
     if not podctl_bin:
         raise SystemExit("podctl is not installed (pip install -e . in a venv, or --podctl PATH)")
     tools: dict[str, Tool] = {
-        PODCTL: make_tool(PODCTL, podctl_bin, user, top, tag, ns.registry),
+        PODCTL: make_tool(PODCTL, podctl_bin, user, top, tag, ns.registry,
+                          None if ns.podctl_runtime == "default" else ns.podctl_runtime),
     }
     podman_bin = None if ns.no_podman else find_podman(ns.podman)
     if podman_bin:

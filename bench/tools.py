@@ -1,6 +1,7 @@
 """podctl and podman as the test user, each with private storage and configuration.
 
-Both get the same runtime (runc), the same cgroup manager (cgroupfs: no systemd as PID 1 here),
+Both get runc by default (`--podctl-runtime default` lets podctl pick its own: crun where it
+runs, as podman would pick it where podman's crun can run), the same cgroup manager (cgroupfs: no systemd as PID 1 here),
 the same storage driver (kernel overlay, which podman 4.3.1 rootless mounts natively in its
 user namespace with `userxattr` on this kernel) and the same registry (127.0.0.1:5000, plain
 HTTP). Nothing outside the bench's temp dirs is read or written: podman gets its own
@@ -46,6 +47,7 @@ class Tool:
     runroot: Path
     registry: str
     env_extra: dict[str, str] = field(default_factory=dict)
+    runtime: str | None = RUNTIME  # None: the tool's own automatic choice
     _has: dict[str, bool] = field(default_factory=dict)
 
     @property
@@ -53,7 +55,8 @@ class Tool:
         return self.base / "root"
 
     def globals(self) -> list[str]:
-        return ["--root", str(self.root), "--runroot", str(self.runroot), "--runtime", RUNTIME]
+        rt = ["--runtime", self.runtime] if self.runtime else []
+        return ["--root", str(self.root), "--runroot", str(self.runroot), *rt]
 
     def env(self) -> dict[str, str]:
         return self.user.env(self.env_extra)
@@ -138,7 +141,8 @@ def find_podman(explicit: str | None) -> str | None:
     return explicit or shutil.which("podman")
 
 
-def make_tool(name: str, binary: str, user: User, top: Path, tag: str, registry: str) -> Tool:
+def make_tool(name: str, binary: str, user: User, top: Path, tag: str, registry: str,
+              runtime: str | None = RUNTIME) -> Tool:  # fmt: skip
     """A tool with private dirs: top/NAME holds storage and config; a short runroot in /run/user."""
     base = user.mkdir(top / name)
     user.mkdir(base / "root")
@@ -149,7 +153,7 @@ def make_tool(name: str, binary: str, user: User, top: Path, tag: str, registry:
         'log_driver = "k8s-file"',
         "",
         "[engine]",
-        f'runtime = "{RUNTIME}"',
+        *([f'runtime = "{runtime}"'] if runtime else []),
         'cgroup_manager = "cgroupfs"',
         'events_logger = "file"',
     ]
@@ -168,7 +172,7 @@ def make_tool(name: str, binary: str, user: User, top: Path, tag: str, registry:
         "CONTAINERS_REGISTRIES_CONF": str(base / "registries.conf"),
         "TMPDIR": str(user.mkdir(base / "tmp")),
     }
-    return Tool(name, binary, user, base, runroot, registry, env)
+    return Tool(name, binary, user, base, runroot, registry, env, runtime)
 
 
 def stop_leftovers(before: set[int]) -> None:

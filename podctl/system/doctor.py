@@ -122,9 +122,6 @@ def check_runtime(cfg: Config) -> Check:
     notes: list[str] = []
     for name in candidates:
         ok, version, reason = probe.probe_runtime(cfg, name, fresh=True)
-        if ok and not wanted and probe.only_if_chosen(name, reason):
-            notes.append(f"{name} runs containers only when chosen (--runtime {name}): {reason}")
-            continue
         if ok:
             if reason:
                 notes.insert(0, reason)

@@ -49,8 +49,8 @@ def test_doctor_passes_for_test_user(podctl: Podctl, systemd_user: object) -> No
                  "kernel overlay in user namespace", "conmon", "slirp4netns", "catatonit",
                  "systemd user manager", "lingering"):  # fmt: skip
         assert line(p.stdout, name).startswith("OK")
-    # crun runs on hybrid cgroups only when chosen; runc is picked and the reason is shown.
-    assert "runc" in line(p.stdout, "OCI runtime")
+    # crun is tried first (podman's order) and runs here, with the cgroup v2 hierarchy hidden.
+    assert "crun (crun version" in line(p.stdout, "OCI runtime")
 
 
 def test_doctor_json(podctl: Podctl) -> None:
@@ -94,10 +94,13 @@ def test_crun_on_hybrid_cgroups_runs_without_cgroups(podctl: Podctl) -> None:
         assert "cgroups disabled" in rt and "hybrid" in rt
     info = podctl.json("--runtime", "crun", "info", "--format", "json")["host"]["ociRuntime"]
     assert info["name"] == "crun" and "cgroups disabled" in info["reason"]
-    # Not picked automatically: the default stays runc, and says why crun was passed over.
+    # Picked automatically (podman's order: crun, then runc), and the line says how it runs.
     rt = line(podctl.run("doctor").stdout, "OCI runtime")
-    assert rt.startswith("OK  ") and "runc (runc version" in rt and "only when chosen (--runtime crun)" in rt
-    assert podctl.json("info", "--format", "json")["host"]["ociRuntime"]["name"] == "runc"
+    assert rt.startswith("OK  ") and "crun (crun version" in rt, rt
+    assert podctl.json("info", "--format", "json")["host"]["ociRuntime"]["name"] == "crun"
+    # runc, chosen, is probed for real as well.
+    rt = line(podctl.run("--runtime", "runc", "doctor").stdout, "OCI runtime")
+    assert rt.startswith("OK  ") and "runc (runc version" in rt, rt
 
 
 def test_missing_runtime_fails(podctl: Podctl) -> None:

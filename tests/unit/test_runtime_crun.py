@@ -130,7 +130,7 @@ def test_classify_crun_errors() -> None:
     assert type(e) is RuntimeFailed and str(e.message).startswith("crun: ")
 
 
-def test_crun_needing_the_workaround_is_not_picked_automatically(tmp_path: Path,
+def test_crun_is_picked_first_where_it_runs(tmp_path: Path,
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
     raw: dict[str, object] = {"engine": {"runtimes": {"crun": [str(tmp_path / "crun")], "runc": [str(tmp_path / "runc")]}}}
     for name in ("crun", "runc"):
@@ -139,9 +139,12 @@ def test_crun_needing_the_workaround_is_not_picked_automatically(tmp_path: Path,
     cfg = Config(root=tmp_path / "root", runroot=tmp_path / "run", runtime=None, log_level="warn", raw=raw)
     answers = {"crun": (True, "crun 1", probe.CRUN_NOTE), "runc": (True, "runc 1", "")}
     monkeypatch.setattr(probe, "probe_runtime", lambda c, n, fresh=False: answers[n])
+    assert probe.select_runtime(cfg) == str(tmp_path / "crun")  # with the hierarchy hidden
+    answers["crun"] = (False, "crun 1", "cgroups in hybrid mode not supported")  # runc then
     assert probe.select_runtime(cfg) == str(tmp_path / "runc")
-    answers["crun"] = (True, "crun 1", "")  # a host where crun works as is: picked as before
-    assert probe.select_runtime(cfg) == str(tmp_path / "crun")
+    answers["runc"] = (False, "runc 1", "permission denied")
+    with pytest.raises(RuntimeFailed, match="no OCI runtime can run containers here: crun: cgroups in"):
+        probe.select_runtime(cfg)
     cfg2 = Config(root=tmp_path / "root", runroot=tmp_path / "run", runtime="crun", log_level="warn", raw=raw)
     assert probe.select_runtime(cfg2) == str(tmp_path / "crun")
 
