@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -145,6 +146,9 @@ def proc_name(pid: int) -> str:
                 argv = f.read().decode(errors="replace").split("\0")
             if "-m" in argv[:-1]:
                 return argv[argv.index("-m") + 1]
+            named = re.search(r"\bpodctl\.net\.\w+", " ".join(argv))  # a `-c` program of podctl's
+            if named:
+                return named.group(0)
             if len(argv) > 1 and argv[1]:
                 return os.path.basename(argv[1])
     except OSError:

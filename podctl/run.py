@@ -7,7 +7,7 @@ slirp4netns or newuidmap by hand.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 
 from podctl.errors import RuntimeFailed
@@ -145,15 +145,28 @@ def spawn(
         )
 
 
-def start(argv: Sequence[str], *, stdin_devnull: bool = False, env: Mapping[str, str] | None = None) -> int:
-    """Start ARGV on this process's stdout and stderr (and stdin, unless STDIN_DEVNULL); its pid.
+def start(
+    argv: Sequence[str],
+    *,
+    stdin_devnull: bool = False,
+    env: Mapping[str, str] | None = None,
+    stdout: int | None = None,
+    stderr: int | None = None,
+    pass_fds: Sequence[int] = (),
+    new_session: bool = False,
+    preexec: Callable[[], None] | None = None,
+) -> int:
+    """Start ARGV; its pid. Wait with `wait(pid)` (or leave it to exit on its own).
 
-    For a foreground child this process only waits for (`run --rm` runs `runc run` so): a
-    plain fork + exec instead of subprocess.Popen, whose import costs ~2 ms of that command.
+    By default the child gets this process's stdin, stdout and stderr; STDIN_DEVNULL,
+    STDOUT / STDERR (a descriptor, or DEVNULL) replace them. PASS_FDS stay open in the child;
+    NEW_SESSION calls setsid(); PREEXEC runs in the child right before exec (joining a
+    namespace). A plain fork + exec instead of subprocess.Popen, whose import (with selectors,
+    threading, locale and signal) costs ~2 ms of every command that starts conmon or runc.
     The child starts as Popen's would: SIGPIPE and SIGXFSZ back to default, every other signal
-    as exec leaves it, no inheritable descriptor other than 0-2. (Not os.posix_spawn: glibc's
-    leaves its internal signals 32 and 33 ignored in the child, and runc passes that on to
-    the container.) An exec failure raises here, as from Popen. Wait with `wait(pid)`.
+    as exec leaves it, no inheritable descriptor other than 0-2 and PASS_FDS. (Not
+    os.posix_spawn: glibc's leaves its internal signals 32 and 33 ignored in the child, and
+    runc passes that on to the container.) An exec failure raises here, as from Popen.
     """
     # _signal, not signal: the wrapper module (~0.4 ms to import, its enums) is not needed here.
     import _signal
@@ -162,10 +175,11 @@ def start(argv: Sequence[str], *, stdin_devnull: bool = False, env: Mapping[str,
     if log.isEnabledFor(DEBUG):
         log.debug("start: %s", describe(argv))
     environ = _child_env(env) or os.environ
+    keep = set(pass_fds)
     leaks = []
     for name in os.listdir("/proc/self/fd"):
         with suppress(OSError):  # the descriptor listdir used is closed by now
-            if int(name) > 2 and os.get_inheritable(int(name)):
+            if int(name) > 2 and int(name) not in keep and os.get_inheritable(int(name)):
                 leaks.append(int(name))
     r, w = os.pipe()  # close-on-exec: EOF on R means the exec worked
     pid = os.fork()
@@ -174,12 +188,29 @@ def start(argv: Sequence[str], *, stdin_devnull: bool = False, env: Mapping[str,
             os.close(r)
             for fd in leaks:
                 os.close(fd)
-            if stdin_devnull:
-                null = os.open(os.devnull, os.O_RDONLY)
-                os.dup2(null, 0)
+            null = -1
+            for target, given in ((0, DEVNULL if stdin_devnull else None), (1, stdout), (2, stderr)):
+                if given is None:
+                    continue
+                if given == DEVNULL:
+                    if null < 0:
+                        null = os.open(os.devnull, os.O_RDWR)
+                    given = null
+                os.dup2(given, target)
+            if null > 2:
                 os.close(null)
+            for fd in keep:
+                os.set_inheritable(fd, True)
+            if new_session:
+                os.setsid()
             _signal.signal(_signal.SIGPIPE, _signal.SIG_DFL)
             _signal.signal(_signal.SIGXFSZ, _signal.SIG_DFL)
+            if preexec is not None:
+                try:
+                    preexec()
+                except BaseException as e:  # noqa: BLE001 - reported to the parent
+                    os.write(w, f"P{e}".encode(errors="replace")[:4000])
+                    os._exit(127)
             os.execvpe(argv[0], argv, environ)
         except OSError as e:
             os.write(w, str(e.errno or 0).encode())
@@ -187,17 +218,46 @@ def start(argv: Sequence[str], *, stdin_devnull: bool = False, env: Mapping[str,
             os._exit(127)
     os.close(w)
     try:
-        err = os.read(r, 32)
+        err = b""
+        while chunk := os.read(r, 4096):
+            err += chunk
     finally:
         os.close(r)
     if err:
         os.waitpid(pid, 0)
+        if err.startswith(b"P"):
+            raise RuntimeFailed(f"cannot start {describe(argv)}: {err[1:].decode(errors='replace')}")
         code = int(err)
         with _starting(argv):
             raise (FileNotFoundError if code == 2 else PermissionError if code == 13 else OSError)(
                 code, os.strerror(code), argv[0]
             )
     return pid
+
+
+def run_light(argv: Sequence[str], *, check: bool = True) -> tuple[int, str]:
+    """Run a short program (`runc start`) to completion without subprocess: (status, stderr).
+    Its stdout goes to /dev/null. Raises RuntimeFailed naming the argv when CHECK and it fails."""
+    r, w = os.pipe()
+    try:
+        pid = start(argv, stdin_devnull=True, stdout=DEVNULL, stderr=w)
+    except BaseException:
+        os.close(r)
+        raise
+    finally:
+        with suppress(OSError):
+            os.close(w)
+    err = b""
+    try:
+        while chunk := os.read(r, 65536):
+            err += chunk
+    finally:
+        os.close(r)
+    code = wait(pid)
+    text = err.decode(errors="replace")
+    if check and code != 0:
+        raise failure(argv, code, text)
+    return code, text
 
 
 def wait(pid: int) -> int:

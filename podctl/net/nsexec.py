@@ -9,9 +9,9 @@ exits: the caller's own namespaces never change, and it may have threads.
 
 from __future__ import annotations
 
+import _socket  # not socket: its wrapper module (with selectors) costs ~1 ms to import
 import fcntl
 import os
-import socket
 import struct
 from collections.abc import Callable
 from pathlib import Path
@@ -56,7 +56,7 @@ def enter_userns(fds: tuple[int, int] | None) -> None:
 
 
 def spawn_helper(argv_for: Callable[[int], list[str]], *, userns_pid: int | None, log_path: Path,
-                 pass_fds: tuple[int, ...] = ()) -> tuple[int, int, list[str]]:  # fmt: skip
+                 pass_fds: tuple[int, ...] = (), env: dict[str, str] | None = None) -> tuple[int, int, list[str]]:  # fmt: skip
     """Start a network helper (slirp4netns, the port forwarder) in the pause process's user and
     mount namespaces, in its own session, logging to LOG_PATH, without waiting for it.
 
@@ -73,9 +73,12 @@ def spawn_helper(argv_for: Callable[[int], list[str]], *, userns_pid: int | None
         enter_userns(fds)
 
     try:
-        with open(log_path, "ab") as log:
-            proc = gateway.spawn(cmd, stdout=log, stderr=log, start_new_session=True,
-                                 pass_fds=(ready_w, *pass_fds), preexec_fn=enter if fds else None)  # fmt: skip
+        logfd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o600)
+        try:
+            pid = gateway.start(cmd, env=env, stdin_devnull=True, stdout=logfd, stderr=logfd, new_session=True,
+                                pass_fds=(ready_w, *pass_fds), preexec=enter if fds else None)  # fmt: skip
+        finally:
+            os.close(logfd)
     except BaseException:
         os.close(ready_r)
         raise
@@ -84,7 +87,7 @@ def spawn_helper(argv_for: Callable[[int], list[str]], *, userns_pid: int | None
         if fds:
             os.close(fds[0])
             os.close(fds[1])
-    return proc.pid, ready_r, cmd
+    return pid, ready_r, cmd
 
 
 def enter_netns(netns_path: str) -> None:
@@ -153,11 +156,14 @@ _IFF_UP = 0x1
 
 def link_up_ioctl(name: str = "lo") -> None:
     """Set interface NAME up in the current network namespace."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+    s = _socket.socket(_socket.AF_INET, _socket.SOCK_DGRAM)
+    try:
         req = struct.pack("16sH14x", name.encode(), 0)
         flags = struct.unpack("16sH14x", fcntl.ioctl(s.fileno(), _SIOCGIFFLAGS, req))[1]
         if not flags & _IFF_UP:
             fcntl.ioctl(s.fileno(), _SIOCSIFFLAGS, struct.pack("16sH14x", name.encode(), flags | _IFF_UP))
+    finally:
+        s.close()
 
 
 def _create(path: str) -> None:

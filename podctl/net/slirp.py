@@ -16,7 +16,6 @@ import json
 import os
 import select
 import signal
-import socket
 import time
 from pathlib import Path
 
@@ -196,6 +195,8 @@ def request(api_socket: str | Path, execute: str, arguments: dict[str, Any] | No
     if arguments is not None:
         msg["arguments"] = arguments
     try:
+        import socket  # noqa: PLC0415 - only the API's users (port_handler=slirp4netns) need it
+
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
             s.settimeout(timeout)
             s.connect(str(api_socket))

@@ -138,14 +138,19 @@ def create(
     errfd = os.memfd_create("conmon-stderr", os.MFD_CLOEXEC)
     try:
         # conmon forks and its first process exits at once; the monitor lives on, reparented.
-        proc = gateway.spawn(cmd, env=child_env, pass_fds=(sync_w,), stderr=errfd, start_new_session=True)
+        pid = gateway.start(cmd, env=child_env, stdin_devnull=True, stdout=gateway.DEVNULL, stderr=errfd,
+                            pass_fds=(sync_w,), new_session=True)  # fmt: skip
+    except BaseException:
+        os.close(sync_r)
+        os.close(errfd)
+        raise
     finally:
         os.close(sync_w)
     try:
         data = _read_sync(sync_r)
     finally:
         os.close(sync_r)
-    proc.wait()
+    gateway.wait(pid)
     try:
         os.lseek(errfd, 0, os.SEEK_SET)
         err = b""

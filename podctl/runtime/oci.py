@@ -53,7 +53,7 @@ class Runc:
         return [self.path, "--root", str(self.root), *args]
 
     def start(self, cid: str) -> None:
-        gateway.run(self._argv("start", cid))
+        gateway.run_light(self._argv("start", cid))
 
     def kill(self, cid: str, sig: int, all_procs: bool = False) -> None:
         argv = self._argv("kill", *(["--all"] if all_procs else []), cid, str(sig))
