@@ -294,10 +294,19 @@ def wait(ctx: click.Context, **kw: Any) -> None:
 @click.option("-a", "--archive", is_flag=True, default=True, hidden=True)
 @click.pass_context
 def cp(ctx: click.Context, src: str, dest: str, archive: bool) -> None:
-    """Copy files between a container and the host: cp CTR:SRC DEST, or cp SRC CTR:DEST."""
+    """Copy files between a container and the host: cp CTR:SRC DEST, or cp SRC CTR:DEST.
+
+    DEST `-` writes a tar archive of CTR:SRC to stdout; SRC `-` reads a tar archive from
+    stdin and unpacks it into the directory CTR:DEST."""
+    import sys
+
     from podctl.engine import containers as engine
 
-    engine.cp(_cfg(ctx), src, dest)
+    if dest == "-" and sys.stdout.isatty():
+        raise click.UsageError("cp CTR:SRC -: refusing to write a tar archive to a terminal", ctx)
+    sys.stdout.flush()
+    engine.cp(_cfg(ctx), src, dest, stdin=sys.stdin.buffer, stdout=sys.stdout.buffer)
+    sys.stdout.buffer.flush()
 
 
 @click.command(context_settings=CONTEXT)

@@ -10,7 +10,7 @@ import shutil
 import subprocess
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from podctl import run as gateway
 from podctl.config import Config
@@ -248,7 +248,10 @@ def _host_path_in(cfg: Config, rec: ContainerRecord, root: Path, path: str) -> P
     return secure_join(root, path)
 
 
-def copy(cfg: Config, db: StateDB, src: str, dest: str) -> None:
+def copy(cfg: Config, db: StateDB, src: str, dest: str, stdin: IO[bytes] | None = None,
+         stdout: IO[bytes] | None = None) -> None:  # fmt: skip
+    """podman's cp: CTR:SRC DEST or SRC CTR:DEST; `-` as DEST writes a tar archive to STDOUT,
+    as SRC reads one from STDIN (podctl.engine.cp_tar)."""
     from podctl.engine.containers import find, parse_cp_arg
 
     sctr, spath = parse_cp_arg(src)
@@ -262,10 +265,24 @@ def copy(cfg: Config, db: StateDB, src: str, dest: str) -> None:
             source = _host_path_in(cfg, rec, root, spath)
             if not source.exists() and not source.is_symlink():
                 raise NotFound(f'"{spath}" could not be found on container {sctr}: no such file or directory')
+            if dpath == "-":
+                from podctl.engine import cp_tar
+
+                assert stdout is not None, "cp CTR:PATH -: no stdout given"
+                cp_tar.write(source, spath, spath.endswith("/."), stdout)
+                return
             _copy(source, Path(os.path.abspath(dpath)), spath.endswith("/."))
         return
     assert dctr is not None
     rec = find(db, dctr)
+    if spath == "-":
+        from podctl.engine import cp_tar
+
+        assert stdin is not None, "cp - CTR:DIR: no stdin given"
+        with lc.locked(cfg, rec.id), _rootfs_of(cfg, db, rec) as root:
+            cp_tar.extract(stdin, dpath if dpath.startswith("/") else "/" + dpath, dctr,
+                           lambda p: _host_path_in(cfg, rec, root, p))  # fmt: skip
+        return
     source = Path(os.path.abspath(spath))
     if not source.exists() and not source.is_symlink():
         raise NotFound(f'"{spath}" could not be found on the host: no such file or directory')

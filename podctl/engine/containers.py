@@ -30,7 +30,7 @@ from podctl.state.containers import ContainerRecord, State, StateDB
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from dataclasses import dataclass, field
-    from typing import Any
+    from typing import IO, Any
 
     from podctl.spec import ContainerSpec
 else:
@@ -751,11 +751,11 @@ def top(cfg: Config, ref: str, descriptors: Sequence[str]) -> list[list[str]]:
     return top_rows(cfg, rec, descriptors)
 
 
-def cp(cfg: Config, src: str, dest: str) -> None:
+def cp(cfg: Config, src: str, dest: str, stdin: IO[bytes] | None = None, stdout: IO[bytes] | None = None) -> None:
     from podctl.engine.container_ops import copy
 
     lc.join_userns(cfg)
-    copy(cfg, lc.open_db(cfg), src, dest)
+    copy(cfg, lc.open_db(cfg), src, dest, stdin=stdin, stdout=stdout)
 
 
 def parse_cp_arg(arg: str) -> tuple[str | None, str]:
