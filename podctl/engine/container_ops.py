@@ -28,7 +28,8 @@ if TYPE_CHECKING:
 def exec_in(cfg: Config, rec: ContainerRecord, opts: ExecOptions) -> int:
     paths = ContainerPaths.of(cfg, rec.id)
     try:
-        base = json.loads(paths.config_json.read_text())["process"]
+        full = json.loads(paths.config_json.read_text())
+        base = full["process"]
     except (OSError, ValueError, KeyError) as e:
         raise PodctlError(f"container {rec.name}: cannot read its OCI config: {e}") from e
     if not opts.command:
@@ -47,7 +48,7 @@ def exec_in(cfg: Config, rec: ContainerRecord, opts: ExecOptions) -> int:
         if eu.additional_gids:
             user["additionalGids"] = list(eu.additional_gids)
     cwd = opts.workdir or base.get("cwd", "/")
-    etcfiles.find_executable(paths.merged, opts.command[0], env.get("PATH", ""), cwd)
+    etcfiles.find_executable(paths.merged, opts.command[0], env.get("PATH", ""), cwd, full.get("mounts", ()))
     caps = dict(base.get("capabilities", {}))
     if opts.privileged:
         from podctl.runtime.ocispec import known_caps

@@ -37,7 +37,8 @@ def run_direct(cfg: Config, db: StateDB, rec: ContainerRecord) -> int:
             rec, paths, config = lc.prepare_config(cfg, db, rec)
             proc_cfg = config["process"]
             env = dict(e.split("=", 1) for e in proc_cfg["env"])
-            etcfiles.find_executable(paths.merged, proc_cfg["args"][0], env.get("PATH", ""), proc_cfg["cwd"])
+            etcfiles.find_executable(paths.merged, proc_cfg["args"][0], env.get("PATH", ""), proc_cfg["cwd"],
+                                     config.get("mounts", ()))  # fmt: skip
             rt = lc.runtime(cfg, rec)
             rt.forget(rec.id)
             for stale in (paths.exit_file, paths.pidfile):

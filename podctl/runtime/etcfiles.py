@@ -15,7 +15,9 @@ from podctl.runtime.paths import secure_join
 # podctl.records: dataclasses without the import and class-creation cost (mypy sees the real ones).
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
     from dataclasses import dataclass
+    from typing import Any
 else:
     from podctl.records import dataclass
 
@@ -156,14 +158,43 @@ def _atomic(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def find_executable(root: Path, name: str, path_env: str, cwd: str) -> None:
-    """podman's 127 / 126 for a command that is missing or not executable in the container."""
+def _through_mounts(root: Path, path: str, mounts: Sequence[Mapping[str, Any]]) -> Path | None:
+    """The host path of the container's PATH (absolute, normalised), through the deepest mount
+    that covers it; None when that mount is not a bind mount (its content is the runtime's)."""
+    best: Mapping[str, Any] | None = None
+    for m in mounts:
+        d = os.path.normpath(str(m.get("destination", "/")))
+        if (path == d or path.startswith(d.rstrip("/") + "/")) and (
+            best is None or len(d) >= len(os.path.normpath(str(best.get("destination", "/"))))
+        ):
+            best = m
+    if best is None:
+        return secure_join(root, path)
+    if best.get("type") != "bind" and "bind" not in (best.get("options") or ()) and "rbind" not in (
+        best.get("options") or ()
+    ):
+        return None
+    d = os.path.normpath(str(best["destination"]))
+    rest = path[len(d):].lstrip("/")
+    source = Path(str(best.get("source", "")))
+    return secure_join(source, rest) if rest else source
+
+
+def find_executable(root: Path, name: str, path_env: str, cwd: str,
+                    mounts: Sequence[Mapping[str, Any]] = ()) -> None:  # fmt: skip
+    """podman's 127 / 126 for a command that is missing or not executable in the container.
+
+    MOUNTS (the OCI config's) are looked through: a command from a bind mount or volume is
+    found in its source; one under any other mount (tmpfs, proc, ...) is left to the runtime.
+    """
     if "/" in name:
         candidates = [name if name.startswith("/") else os.path.join(cwd, name)]
     else:
         candidates = [os.path.join(d or "/", name) for d in path_env.split(":")]
     for c in candidates:
-        p = secure_join(root, c)
+        p = _through_mounts(root, os.path.normpath("/" + c.lstrip("/")), mounts)
+        if p is None:
+            return
         if p.is_file():
             if os.access(p, os.X_OK):
                 return

@@ -193,3 +193,28 @@ def test_log_driver_checked_and_journald_falls_back(podctl: Podctl, registry: st
     podctl.ok("wait", "jl")
     assert podctl.ok("logs", "jl") == "to-the-log\n"
     podctl.ok("rm", "jl")
+
+
+def test_commands_from_bind_mounts_and_volumes(podctl: Podctl, registry: str) -> None:
+    """A command that lives in a bind mount or a volume is found there (by path and through
+    PATH), in run --rm, run -d and exec; a missing or non-executable one still gives 127 / 126."""
+    d = podctl.user.mkdir(podctl.root.parent / f"{podctl.root.name}-bin")
+    (d / "hello").write_text("#!/bin/sh\necho hello from $0\n")
+    (d / "plain").write_text("not a program\n")
+    for f in ("hello", "plain"):
+        os.chown(d / f, podctl.user.uid, podctl.user.gid)
+    (d / "hello").chmod(0o755)
+    (d / "plain").chmod(0o644)
+    assert podctl.ok("run", "--rm", "-v", f"{d}:/opt/bin:ro", BUSYBOX, "/opt/bin/hello") == "hello from /opt/bin/hello\n"
+    assert podctl.ok("run", "--rm", "-v", f"{d}/hello:/hi:ro", BUSYBOX, "/hi") == "hello from /hi\n"
+    assert podctl.ok("run", "--rm", "-v", f"{d}:/usr/local/bin:ro", BUSYBOX, "hello") == "hello from /usr/local/bin/hello\n"
+    missing = podctl.run("run", "--rm", "-v", f"{d}:/opt/bin:ro", BUSYBOX, "/opt/bin/nope")
+    assert missing.returncode == 127 and "/opt/bin/nope" in missing.stderr, missing.stderr
+    plain = podctl.run("run", "--rm", "-v", f"{d}:/opt/bin:ro", BUSYBOX, "/opt/bin/plain")
+    assert plain.returncode == 126, plain.stderr
+    podctl.ok("volume", "create", "tools")
+    podctl.ok("run", "--rm", "-v", "tools:/tools", "-v", f"{d}:/src:ro", BUSYBOX, "cp", "/src/hello", "/tools/hello")
+    podctl.ok("run", "-d", "--name", "fromvol", "-v", "tools:/tools", BUSYBOX, "sleep", "600")
+    assert podctl.ok("exec", "fromvol", "/tools/hello") == "hello from /tools/hello\n"
+    podctl.ok("rm", "-f", "fromvol")
+    podctl.ok("volume", "rm", "tools")
