@@ -170,22 +170,9 @@ def _udp(inside: Inside, host: socket.socket, guest: int) -> None:
 
 
 def _bind(m: PortMapping) -> _socket.socket:
-    from podctl.net.ports import bind_error  # noqa: PLC0415
+    from podctl.net.ports import bind_socket  # noqa: PLC0415
 
-    ip = m.host_ip or "0.0.0.0"
-    family = _socket.AF_INET6 if ":" in ip else _socket.AF_INET
-    kind = _socket.SOCK_STREAM if m.protocol == "tcp" else _socket.SOCK_DGRAM
-    s = _socket.socket(family, kind)
-    try:
-        if kind == _socket.SOCK_STREAM:
-            s.setsockopt(_socket.SOL_SOCKET, _socket.SO_REUSEADDR, 1)
-        s.bind((ip, m.host_port))
-        if kind == _socket.SOCK_STREAM:
-            s.listen(128)
-    except OSError as e:
-        s.close()
-        raise bind_error(m, e) from e
-    return s
+    return bind_socket(m, 128)
 
 
 def bind_all(ports: Sequence[PortMapping]) -> list[_socket.socket]:

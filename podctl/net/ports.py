@@ -15,6 +15,10 @@ from pathlib import Path
 from podctl.errors import InvalidSpec, PodctlError
 from podctl.spec import PortMapping
 
+TYPE_CHECKING = False  # not typing's: it costs start-up time
+if TYPE_CHECKING:
+    import _socket
+
 PROTOCOLS = ("tcp", "udp")
 
 
@@ -183,9 +187,11 @@ def bind_error(m: PortMapping, e: OSError) -> PortInUse:
     return PortInUse(f"cannot publish port {where}: {e.strerror}")
 
 
-def _probe(m: PortMapping) -> int:
-    """Bind M's host address/port as the forwarder will (SO_REUSEADDR for TCP); return the port."""
-    import _socket  # not socket: its wrapper module (with selectors) costs ~1 ms to import
+def bind_socket(m: PortMapping, backlog: int) -> _socket.socket:
+    """A socket bound to M's host address and port (listening, SO_REUSEADDR, for TCP) as the
+    forwarder serves it; PortInUse names the port when it cannot be bound. _socket, not
+    socket: the wrapper module (with selectors) costs ~1 ms of pod create/start to import."""
+    import _socket
 
     ip = m.host_ip or "0.0.0.0"
     family = _socket.AF_INET6 if ":" in ip else _socket.AF_INET
@@ -194,12 +200,19 @@ def _probe(m: PortMapping) -> int:
     try:
         if kind == _socket.SOCK_STREAM:
             s.setsockopt(_socket.SOL_SOCKET, _socket.SO_REUSEADDR, 1)
-        try:
-            s.bind((ip, m.host_port))
-            if kind == _socket.SOCK_STREAM:
-                s.listen(1)
-        except OSError as e:
-            raise bind_error(m, e) from e
+        s.bind((ip, m.host_port))
+        if kind == _socket.SOCK_STREAM:
+            s.listen(backlog)
+    except OSError as e:
+        s.close()
+        raise bind_error(m, e) from e
+    return s
+
+
+def _probe(m: PortMapping) -> int:
+    """Bind M's host address/port as the forwarder will; return the port."""
+    s = bind_socket(m, 1)
+    try:
         port: int = s.getsockname()[1]
         return port
     finally:

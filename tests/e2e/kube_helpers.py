@@ -20,6 +20,21 @@ def manifest(podctl: Podctl, name: str, text: str) -> str:
     return str(path)
 
 
+def httpd_pod(podctl: Podctl, name: str, port: int) -> str:
+    """A one-container pod NAME (busybox httpd on 80) publishing hostPort PORT: its file."""
+    return manifest(podctl, f"{name}.yaml", f"""
+        apiVersion: v1
+        kind: Pod
+        metadata: {{name: {name}}}
+        spec:
+          containers:
+          - name: web
+            image: BUSYBOX
+            command: [httpd, -f, -p, "80", -h, /var/www]
+            ports: [{{containerPort: 80, hostPort: {port}}}]
+        """)  # fmt: skip
+
+
 def assert_nothing(podctl: Podctl) -> None:
     """No container, pod or volume exists."""
     assert podctl.ok("ps", "-a", "-q") == ""

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from harness import BUSYBOX, Podctl, User, free_port, procs_mentioning
-from kube_helpers import http_get, manifest
+from kube_helpers import http_get, httpd_pod
 
 pytestmark = pytest.mark.e2e
 
@@ -111,17 +111,7 @@ def test_pod_with_published_port_answers(pc: Podctl) -> None:
 
 def test_kube_play_and_down(pc: Podctl) -> None:
     port = free_port()
-    path = manifest(pc, "crun.yaml", f"""
-        apiVersion: v1
-        kind: Pod
-        metadata: {{name: kc}}
-        spec:
-          containers:
-          - name: web
-            image: BUSYBOX
-            command: [httpd, -f, -p, "80", -h, /var/www]
-            ports: [{{containerPort: 80, hostPort: {port}}}]
-        """)  # fmt: skip
+    path = httpd_pod(pc, "kc", port)
     crun(pc, "kube", "play", path)
     assert http_get(port)
     crun(pc, "kube", "down", path)

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 from harness import BUSYBOX, Podctl, User, free_port, procs_mentioning
-from kube_helpers import http_get, manifest
+from kube_helpers import http_get, httpd_pod
 
 pytestmark = pytest.mark.e2e
 
@@ -59,17 +59,7 @@ def test_pod_and_kube_with_published_ports(pc: Podctl) -> None:
     assert http_get(port)
     runc(pc, "pod", "rm", "-f", "web")
     port = free_port()
-    path = manifest(pc, "runc.yaml", f"""
-        apiVersion: v1
-        kind: Pod
-        metadata: {{name: kr}}
-        spec:
-          containers:
-          - name: web
-            image: BUSYBOX
-            command: [httpd, -f, -p, "80", -h, /var/www]
-            ports: [{{containerPort: 80, hostPort: {port}}}]
-        """)  # fmt: skip
+    path = httpd_pod(pc, "kr", port)
     runc(pc, "kube", "play", path)
     assert pc.ok("inspect", "--format", "{{.OCIRuntime}}", "kr-web").strip().endswith("runc")
     assert http_get(port)
