@@ -166,16 +166,18 @@ def throughput(ctx: Ctx, res: ScenarioResult) -> None:
                       target=Target("ratio_min", 0.8, "", "issue 5"))  # fmt: skip
     net = res.metric("network helper RSS after transfer", unit="MiB")
     ports: dict[str, int] = {}
-    befores: dict[str, set[int]] = {}
+    owned: dict[str, set[int]] = {}
+    seen: dict[str, str] = {}
     script = (f"mkdir -p /w && dd if=/dev/zero of=/w/big bs=1M count={mib} 2>/dev/null && "
               "echo ok > /w/ready && exec busybox httpd -f -p 8080 -h /w")  # fmt: skip
 
     def start(tool: Tool) -> None:
         ensure_busybox(ctx, tool)
         port = free_port()
-        befores[tool.name] = descendants()
+        before = descendants()
         tool.ok("run", "-d", "--name", "bweb", "-p", f"127.0.0.1:{port}:8080", ctx.busybox,
                 "sh", "-c", script)  # fmt: skip
+        owned[tool.name] = descendants() - before
         deadline = time.monotonic() + 60
         while True:
             try:
@@ -198,7 +200,10 @@ def throughput(ctx: Ctx, res: ScenarioResult) -> None:
             raise CommandFailed([tool.name, "GET /big"], 0, "", f"got {n} bytes, not {mib << 20}")
         if record:
             rate.add(tool.name, n / 1e6 / secs)
-            net.add(tool.name, Helpers.since(befores[tool.name], tool).rss(net=True))
+            # Only what this tool's `run -d` started: the other tool's container runs too.
+            helpers = Helpers.since(descendants() - owned[tool.name], tool)
+            net.add(tool.name, helpers.rss(net=True))
+            seen[tool.name] = helpers.describe()
 
     try:
         ctx.each(start)
@@ -208,6 +213,8 @@ def throughput(ctx: Ctx, res: ScenarioResult) -> None:
             remove_all(tool)
     res.notes.append("one container per tool runs for the whole scenario; default rootless "
                      "network (slirp4netns) with -p 127.0.0.1:H:8080")  # fmt: skip
+    for name, procs in seen.items():
+        res.notes.append(f"{name}: after the last transfer the container left {procs} on the host")
 
 
 def systemctl(ctx: Ctx, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
