@@ -31,6 +31,10 @@ class NotFound(PodctlError):
     """A container, pod, image, volume or file does not exist."""
 
 
+class Ambiguous(NotFound):
+    """An id prefix matches more than one object (podman reports it as not found too)."""
+
+
 class AlreadyExists(PodctlError):
     """A name or id is already in use."""
 

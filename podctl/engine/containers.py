@@ -17,6 +17,7 @@ from podctl.config import Config
 from podctl.engine import lifecycle as lc
 from podctl.errors import (
     AlreadyExists,
+    Ambiguous,
     ContainerExit,
     InvalidSpec,
     NotFound,
@@ -399,9 +400,10 @@ def _any_exists(cfg: Config, refs: Sequence[str]) -> bool:
         try:
             find(db, ref)
             return True
-        except NotFound as e:
-            if "ambiguous" in str(e):
-                return True
+        except Ambiguous:
+            return True
+        except NotFound:
+            pass
     return False
 
 

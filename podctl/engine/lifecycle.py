@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from podctl import procs
 from podctl.config import Config, ensure_private_dir
 
 # Re-exported: the verbs and pods call lc.empty_trash*, containers.py reads lc.TRASH.
@@ -453,7 +454,7 @@ def wait_exit(paths: ContainerPaths, timeout: float, conmon_pid: int = 0, *, pid
     polling the exit file: conmon writes the file right after reaping it.
     """
     deadline = time.monotonic() + timeout
-    fd = _pidfd(pid) if pid else -1
+    fd = procs.pidfd(pid) if pid else -1
     # Short adaptive polling otherwise: a read of the exit file costs microseconds, while a
     # 100 ms step added up to ~half a step of latency to every stop/rm.
     delay = 0.002
@@ -469,7 +470,7 @@ def wait_exit(paths: ContainerPaths, timeout: float, conmon_pid: int = 0, *, pid
                 return None
             if fd >= 0:
                 # Slices: a pid reused since the record was read must not hide the exit file.
-                if _poll_in(fd, min(left, 0.1)):
+                if procs.readable(fd, min(left, 0.1)):
                     os.close(fd)
                     fd, delay = -1, 0.0005
                 continue
@@ -478,37 +479,6 @@ def wait_exit(paths: ContainerPaths, timeout: float, conmon_pid: int = 0, *, pid
     finally:
         if fd >= 0:
             os.close(fd)
-
-
-def _pidfd(pid: int) -> int:
-    try:
-        return os.pidfd_open(pid)
-    except (OSError, AttributeError):
-        return -1
-
-
-def _poll_in(fd: int, timeout: float) -> bool:
-    import select
-
-    p = select.poll()
-    p.register(fd, select.POLLIN)
-    return bool(p.poll(max(0, int(timeout * 1000))))
-
-
-def wait_pid_gone(pid: int, timeout: float) -> bool:
-    """Wait until PID has exited (a zombie counts as gone); False after TIMEOUT seconds."""
-    fd = _pidfd(pid)
-    if fd < 0:
-        deadline = time.monotonic() + timeout
-        while pid_alive(pid):
-            if time.monotonic() >= deadline:
-                return False
-            time.sleep(0.002)
-        return True
-    try:
-        return _poll_in(fd, timeout)
-    finally:
-        os.close(fd)
 
 
 # -- claiming the cleanup ------------------------------------------------------------------------
@@ -540,7 +510,7 @@ def release_claim(cfg: Config, rec: ContainerRecord, *, wait: bool = True) -> No
     # runs the cleanup process unguarded, which waits for our lock: no waiting for those.
     if (wait and owner == os.getpid() and rec.conmon_pid and paths.exit_code() is not None
             and claim.is_guarded(rec.conmon_pid, paths)):  # fmt: skip
-        wait_pid_gone(rec.conmon_pid, 5)
+        procs.wait_gone(rec.conmon_pid, 5)
     claim.unclaim(paths)
 
 

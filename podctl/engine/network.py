@@ -188,13 +188,8 @@ def member_hosts_text(infra: ContainerRecord, *, members: Sequence[str]) -> str:
     infra's stored record: no need for the network layer's process code on a member's start."""
     from podctl.net import etc
 
-    spec = infra.spec
-    st = infra.extra.get("network") or {}
-    return etc.hosts_file(
-        spec.get("hostname") or infra.id[:12], names=[], ip=str(st.get("ip") or ""), members=members,
-        add_hosts=[etc.parse_add_host(a) for a in spec.get("add_hosts") or ()],
-        gateway=str(st.get("host_gateway") or ""), host_network=st.get("mode") == "host",
-    )  # fmt: skip
+    return etc.hosts_for(infra.spec.get("hostname") or infra.id[:12], infra.extra.get("network") or {},
+                         members=members, add_hosts=infra.spec.get("add_hosts") or ())  # fmt: skip
 
 
 def ports_view(rec: ContainerRecord) -> list[dict[str, Any]]:

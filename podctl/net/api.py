@@ -7,7 +7,7 @@ import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from podctl import records
+from podctl import procs, records
 from podctl.errors import InvalidSpec, PodctlError, RuntimeFailed
 from podctl.log import warn
 from podctl.net import etc, slirp
@@ -66,8 +66,8 @@ class NetworkState:
 
 def is_running(state: NetworkState) -> bool:
     """The helper process of STATE is still running (True when there is none to run)."""
-    return (not state.pid or slirp.alive(state.pid, state.start_time)) and (
-        not state.forwarder_pid or slirp.alive(state.forwarder_pid, state.forwarder_start_time)
+    return (not state.pid or procs.alive(state.pid, state.start_time)) and (
+        not state.forwarder_pid or procs.alive(state.forwarder_pid, state.forwarder_start_time)
     )
 
 
@@ -157,7 +157,7 @@ def _setup_slirp(netns_path: str, userns_pid: int | None, spec: NetworkOptions,
         pending.slirp = slirp.spawn(netns_path, userns_pid=userns_pid, opts=spec.slirp,
                                     api_socket=sock, log_path=log)  # fmt: skip
         pid = pending.slirp.pid
-        started = slirp.start_time(pid)
+        started = procs.start_time(pid)
         if forwarded:  # it needs only the namespace: it starts while slirp4netns configures it
             fwd = pending.fwd = portfwd.spawn(netns_path, userns_pid=userns_pid, socks=socks,
                                               ports=resolved, log_path=flog, watch_pid=pid)  # fmt: skip
@@ -326,7 +326,7 @@ def hasten_teardown(state: NetworkState) -> None:
     import signal  # noqa: PLC0415
 
     for pid, started in ((state.pid, state.start_time), (state.forwarder_pid, state.forwarder_start_time)):
-        if pid and slirp.alive(pid, started):
+        if pid and procs.alive(pid, started):
             try:
                 os.kill(pid, signal.SIGTERM)
             except OSError:
@@ -385,10 +385,6 @@ def hosts_file(
 ) -> str:
     """/etc/hosts text: localhost, HOSTNAME + NAMES + pod MEMBERS at the namespace's address,
     `--add-host` entries ("name:ip" strings or pairs), host.containers.internal."""
-    pairs = [etc.parse_add_host(a) if isinstance(a, str) else a for a in add_hosts]
-    mode = state.mode if state else ""
-    return etc.hosts_file(
-        hostname, names=names, ip=state.ip if state else "", members=members, add_hosts=pairs,
-        gateway=state.host_gateway if state else "", host_network=mode == NetworkMode.HOST,
-        host_text=host_text,
-    )  # fmt: skip
+    network = {"ip": state.ip, "host_gateway": state.host_gateway, "mode": state.mode} if state else {}
+    return etc.hosts_for(hostname, network, names=names, members=members, add_hosts=add_hosts,
+                         host_text=host_text)  # fmt: skip

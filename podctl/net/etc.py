@@ -9,7 +9,7 @@ name servers altogether.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from podctl.errors import InvalidSpec
@@ -150,3 +150,16 @@ def hosts_file(
     if gateway and not host_network:
         lines.append(f"{gateway}\t{HOST_ALIAS} host.docker.internal")
     return "\n".join(lines) + "\n"
+
+
+def hosts_for(hostname: str, network: Mapping[str, object], *, names: Sequence[str] = (),
+              members: Iterable[str] = (), add_hosts: Iterable[str | tuple[str, str]] = (),
+              host_text: str | None = None) -> str:  # fmt: skip
+    """hosts_file for a namespace whose network is NETWORK (a stored NetworkState.to_dict(),
+    or {} for none); ADD_HOSTS as "name:ip" strings or pairs."""
+    pairs = [parse_add_host(a) if isinstance(a, str) else a for a in add_hosts]
+    return hosts_file(
+        hostname, names=names, ip=str(network.get("ip") or ""), members=members, add_hosts=pairs,
+        gateway=str(network.get("host_gateway") or ""), host_network=network.get("mode") == "host",
+        host_text=host_text,
+    )  # fmt: skip

@@ -90,6 +90,34 @@ def spawn_helper(argv_for: Callable[[int], list[str]], *, userns_pid: int | None
     return pid, ready_r, cmd
 
 
+def wait_ready(fd: int, timeout: float, name: str) -> None:
+    """Until the helper spawned by spawn_helper writes "1" on its ready pipe (FD); RuntimeFailed
+    naming NAME when it exits first or TIMEOUT seconds pass."""
+    import select
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise RuntimeFailed(f"{name} did not get ready within {timeout:g}s")
+        ready, _, _ = select.select([fd], [], [], left)
+        if ready:
+            if os.read(fd, 1) == b"1":
+                return
+            raise RuntimeFailed(f"{name} exited before it was ready")
+
+
+def log_tail(path: Path) -> str:
+    """The last lines of a helper's log, for an error message (slirp4netns's "experimental"
+    notices left out)."""
+    try:
+        lines = path.read_text(errors="replace").strip().splitlines()
+    except OSError:
+        return ""
+    return " / ".join(ln for ln in lines[-4:] if "experimental" not in ln)
+
+
 def enter_netns(netns_path: str) -> None:
     fd = os.open(netns_path, os.O_RDONLY | os.O_CLOEXEC)
     try:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from podctl import procs
 from podctl import run as gateway
 from podctl.errors import RuntimeFailed
 from podctl.net import nsexec, slirp
@@ -98,9 +99,9 @@ def start(
             f"pasta does not work here (exit status {code}): {detail or 'no message'} "
             f"(running: {' '.join(cmd)})"
         )
-    if not slirp.alive(pid, 0):
+    if not procs.alive(pid, 0):
         raise RuntimeFailed(f"pasta exited right after start: {_tail(log_path) or 'no message'}")
-    return pid, slirp.start_time(pid)
+    return pid, procs.start_time(pid)
 
 
 def _tail(path: Path) -> str:

@@ -192,10 +192,10 @@ class Starting:
     """A forwarder spawned but not yet known to be ready: wait() it, or kill() it."""
 
     def __init__(self, pid: int, ready_fd: int, log_path: Path) -> None:
-        from podctl.net import slirp  # noqa: PLC0415
+        from podctl.procs import start_time  # noqa: PLC0415
 
         self.pid = pid
-        self.start_time = slirp.start_time(pid)
+        self.start_time = start_time(pid)
         self.ready_fd = ready_fd
         self.log_path = log_path
 
@@ -203,15 +203,15 @@ class Starting:
         """Until it has joined the namespace and serves every port; on failure it is stopped
         and RuntimeFailed says why."""
         from podctl.errors import RuntimeFailed  # noqa: PLC0415
-        from podctl.net import slirp  # noqa: PLC0415
+        from podctl.net import nsexec, slirp  # noqa: PLC0415
 
         if self.ready_fd < 0:
             return
         try:
-            slirp._wait_ready(self.ready_fd, self.pid, timeout)
+            nsexec.wait_ready(self.ready_fd, timeout, "it")
         except RuntimeFailed as e:
             slirp.kill(self.pid, self.start_time)
-            detail = slirp._tail(self.log_path)
+            detail = nsexec.log_tail(self.log_path)
             raise RuntimeFailed(f"the port forwarder failed: {e}{': ' + detail if detail else ''}") from None
         finally:
             self.close()

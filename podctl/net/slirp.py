@@ -14,11 +14,11 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
-import select
 import signal
 import time
 from pathlib import Path
 
+from podctl import procs
 from podctl import run as gateway
 from podctl.errors import PodctlError, RuntimeFailed
 from podctl.net import nsexec
@@ -82,25 +82,6 @@ def argv(netns_path: str, opts: SlirpOptions, api_socket: str, ready_fd: int) ->
     return cmd
 
 
-def start_time(pid: int) -> int:
-    """The process's start time in clock ticks (field 22 of /proc/PID/stat): guards against pid reuse."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return 0
-    return int(stat.rpartition(")")[2].split()[19])
-
-
-def alive(pid: int, started: int) -> bool:
-    """PID is still the process started at STARTED, and not a zombie."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    fields = stat.rpartition(")")[2].split()
-    return fields[0] not in ("Z", "X") and (not started or int(fields[19]) == started)
-
-
 @dataclass(frozen=True)
 class Starting:
     """A slirp4netns spawned but not yet known to be ready (see spawn / finish)."""
@@ -134,14 +115,14 @@ def finish(s: Starting, timeout: float = 10.0) -> tuple[int, int]:
     """Wait until the namespace is configured: (pid, start_time). On failure nothing is left
     running and RuntimeFailed carries slirp4netns's own message and its argv."""
     try:
-        _wait_ready(s.ready_fd, s.pid, timeout)
+        nsexec.wait_ready(s.ready_fd, timeout, "slirp4netns")
     except RuntimeFailed as e:
         stop(s.pid, 0)
-        detail = _tail(s.log_path)
+        detail = nsexec.log_tail(s.log_path)
         raise RuntimeFailed(f"{e}{': ' + detail if detail else ''} (running: {' '.join(s.cmd)})") from None
     finally:
         os.close(s.ready_fd)
-    return s.pid, start_time(s.pid)
+    return s.pid, procs.start_time(s.pid)
 
 
 def abort(s: Starting) -> None:
@@ -164,28 +145,6 @@ def start(
     """
     s = spawn(netns_path, userns_pid=userns_pid, opts=opts, api_socket=api_socket, log_path=log_path)
     return finish(s, timeout)
-
-
-def _tail(path: Path) -> str:
-    try:
-        lines = path.read_text(errors="replace").strip().splitlines()
-    except OSError:
-        return ""
-    return " / ".join(ln for ln in lines[-4:] if "experimental" not in ln)
-
-
-def _wait_ready(fd: int, pid: int, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            raise RuntimeFailed(f"slirp4netns did not get ready within {timeout:g}s")
-        ready, _, _ = select.select([fd], [], [], left)
-        if ready:
-            data = os.read(fd, 1)
-            if data == b"1":
-                return
-            raise RuntimeFailed("slirp4netns exited before it was ready")
 
 
 def request(api_socket: str | Path, execute: str, arguments: dict[str, Any] | None = None,
@@ -243,7 +202,7 @@ def stop(pid: int, started: int, timeout: float = 3.0) -> bool:
 
     Returns True when a process was stopped.
     """
-    if not pid or not alive(pid, started):
+    if not pid or not procs.alive(pid, started):
         _reap(pid)
         return False
     return _signal_and_wait(pid, started, signal.SIGTERM, timeout) or _signal_and_wait(
@@ -257,7 +216,7 @@ def kill(pid: int, started: int, timeout: float = 3.0) -> bool:
     For a helper that never got ready: nothing of it is worth a clean exit.
     Returns True when a process was killed.
     """
-    if not pid or not alive(pid, started):
+    if not pid or not procs.alive(pid, started):
         _reap(pid)
         return False
     _signal_and_wait(pid, started, signal.SIGKILL, timeout)
@@ -268,12 +227,9 @@ def _signal_and_wait(pid: int, started: int, sig: int, timeout: float) -> bool:
     """Send SIG to PID and wait up to TIMEOUT for it to end: True when it has.
 
     A pidfd tells the exit at once (no polling step added to every teardown)."""
+    pidfd = procs.pidfd(pid)
     try:
-        pidfd = os.pidfd_open(pid)
-    except OSError:
-        pidfd = -1
-    try:
-        if not alive(pid, started):  # (the pidfd may name a recycled pid: checked after opening)
+        if not procs.alive(pid, started):  # (the pidfd may name a recycled pid: checked after opening)
             _reap(pid)
             return True
         try:
@@ -283,11 +239,11 @@ def _signal_and_wait(pid: int, started: int, sig: int, timeout: float) -> bool:
         deadline = time.monotonic() + timeout
         while True:
             left = deadline - time.monotonic()
-            if _reap(pid) or not alive(pid, started):
+            if _reap(pid) or not procs.alive(pid, started):
                 return True
             if left <= 0:
                 return False
-            if pidfd < 0 or not select.select([pidfd], [], [], left)[0]:
+            if pidfd < 0 or not procs.readable(pidfd, left):
                 time.sleep(min(max(left, 0), 0.002))  # no pidfd (or a spurious wake-up)
             else:
                 time.sleep(0.0002)  # ended: /proc shows it at once; do not spin on a stale pid

@@ -20,6 +20,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
+from podctl.procs import start_time
 from podctl.runtime.paths import ContainerPaths
 
 SH = "/bin/sh"
@@ -43,20 +44,16 @@ def guarded_command(claim_file: Path, cmd: Sequence[str]) -> tuple[str, ...]:
     return (SH, "-c", GUARD, str(claim_file), *cmd)
 
 
-def start_time(pid: int) -> str:
-    """Field 22 of /proc/PID/stat (clock ticks after boot): with the pid, one process."""
-    with open(f"/proc/{pid}/stat", "rb") as f:
-        return f.read().rsplit(b")", 1)[1].split()[19].decode()
-
-
 def claim(paths: ContainerPaths) -> bool:
     """Claim the cleanup for this process (before signalling); False if there is no bundle."""
     pid = os.getpid()
+    started = start_time(pid)
+    if not started:
+        return False
     try:
-        text = f"{pid} {start_time(pid)}\n"
         with open(claim_path(paths), "w") as f:
-            f.write(text)
-    except (OSError, IndexError):
+            f.write(f"{pid} {started}\n")
+    except OSError:
         return False
     return True
 

@@ -7,6 +7,7 @@ import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from podctl import procs
 from podctl import run as gateway
 from podctl.errors import InvalidSpec, NotFound, RuntimeFailed
 
@@ -50,7 +51,7 @@ class Runc:
         """A last look at a container's config.json before it is written."""
 
     def _argv(self, *args: str) -> list[str]:
-        return [self.path, "--root", str(self.root), *args]
+        return [self.path, "--root", str(self.root), *self.runtime_args, *args]
 
     def start(self, cid: str) -> None:
         gateway.run_light(self._argv("start", cid))
@@ -103,7 +104,7 @@ class Runc:
             return
         pid = int(data.get("init_process_pid") or 0)
         cgroups = (data.get("cgroup_paths") or {}).values()
-        if _alive(pid, int(data.get("init_process_start") or 0)) or not _rmdir_all(cgroups):
+        if procs.alive(pid, int(data.get("init_process_start") or 0)) or not _rmdir_all(cgroups):
             self.delete(cid, force=True)
             return
         from podctl.runtime.fsutil import rmtree
@@ -131,8 +132,8 @@ class Runc:
 
     def run_argv(self, cid: str, bundle: Path, pidfile: Path, logfile: Path) -> list[str]:
         """`runc run` in the foreground: the caller's stdio (or a pty runc makes) is the container's."""
-        return [self.path, "--root", str(self.root), "--log", str(logfile), "--log-format", "json",
-                "run", "--bundle", str(bundle), "--pid-file", str(pidfile), cid]  # fmt: skip
+        return self._argv("--log", str(logfile), "--log-format", "json", "run", "--bundle", str(bundle),
+                          "--pid-file", str(pidfile), cid)  # fmt: skip
 
     def exec_argv(self, cid: str, process_json: Path, *, tty: bool, detach: bool = False) -> list[str]:
         argv = self._argv("exec", "--process", str(process_json))
@@ -146,8 +147,6 @@ class Runc:
 class Crun(Runc):
     """crun; on a hybrid host with no cgroup manager (rootless podctl gets no cgroups there)
     and the cgroup v2 hierarchy hidden from it (podctl.runtime.crun)."""
-
-    runtime_args: tuple[str, ...] = ()
 
     def __init__(self, path: str, root: Path) -> None:
         super().__init__(path, root)
@@ -169,12 +168,7 @@ class Crun(Runc):
 
     def _argv(self, *args: str) -> list[str]:
         self.prepare()
-        return [self.path, "--root", str(self.root), *self.runtime_args, *args]
-
-    def run_argv(self, cid: str, bundle: Path, pidfile: Path, logfile: Path) -> list[str]:
-        self.prepare()
-        return [self.path, "--root", str(self.root), *self.runtime_args, "--log", str(logfile),
-                "--log-format", "json", "run", "--bundle", str(bundle), "--pid-file", str(pidfile), cid]  # fmt: skip
+        return super()._argv(*args)
 
     def _gone(self, err: str) -> bool:
         # crun: "error opening file `ROOT/ID/status`: No such file or directory",
@@ -216,17 +210,6 @@ def _rmdir_all(paths: Iterable[str]) -> bool:
         except OSError:
             ok = False
     return ok
-
-
-def _alive(pid: int, start: int) -> bool:
-    if pid <= 0:
-        return False
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            fields = f.read().rsplit(b") ", 1)[1].split()
-    except (OSError, IndexError):
-        return False
-    return fields[0] != b"Z" and (not start or int(fields[19]) == start)
 
 
 def parse_signal(sig: str | int) -> int:

@@ -14,7 +14,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from podctl.config import Config
-from podctl.errors import AlreadyExists, NotFound, StoreError
+from podctl.errors import AlreadyExists, Ambiguous, NotFound, StoreError
 from podctl.records import field_names
 from podctl.state import db
 
@@ -243,7 +243,7 @@ class StateDB:
                 "SELECT * FROM containers WHERE id LIKE ? LIMIT 2", (ref + "%",)
             ).fetchall()
             if len(rows) > 1:
-                raise NotFound(f"more than one result for container ID {ref}: ambiguous")
+                raise Ambiguous(f"more than one result for container ID {ref}: ambiguous")
             row = rows[0] if rows else None
         if row is None:
             raise NotFound(f"no container with name or ID \"{ref}\" found: no such container")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sqlite3
 
-from podctl.errors import AlreadyExists, NotFound, StoreError
+from podctl.errors import AlreadyExists, Ambiguous, NotFound, StoreError
 from podctl.state import db
 from podctl.state.containers import StateDB
 
@@ -106,7 +106,7 @@ def lookup(sdb: StateDB, ref: str) -> PodRecord:
     if row is None and ref and all(c in "0123456789abcdef" for c in ref):
         rows = sdb.conn.execute("SELECT * FROM pods WHERE id LIKE ? LIMIT 2", (ref + "%",)).fetchall()
         if len(rows) > 1:
-            raise NotFound(f"more than one result for pod ID {ref}: ambiguous")
+            raise Ambiguous(f"more than one result for pod ID {ref}: ambiguous")
         row = rows[0] if rows else None
     if row is None:
         raise NotFound(f'no pod with name or ID {ref} found: no such pod')

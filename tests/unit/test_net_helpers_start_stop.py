@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from podctl import net
+from podctl import net, procs
 from podctl.errors import RuntimeFailed
 from podctl.net import api, portfwd, slirp
 
@@ -24,7 +24,7 @@ def _child(code: str, ready_w: int | None = None) -> subprocess.Popen[bytes]:
 
 
 def _gone(pid: int) -> bool:
-    return not slirp.alive(pid, 0)
+    return not procs.alive(pid, 0)
 
 
 def _helper(tmp_path: Path, code: str) -> tuple[subprocess.Popen[bytes], int]:
@@ -42,7 +42,7 @@ SLOW_READY = "import os, sys, time; time.sleep(0.2); os.write(int(sys.argv[1]), 
 
 def test_stop_returns_as_soon_as_the_process_ends() -> None:
     proc = _child("import time; time.sleep(30)")
-    started = slirp.start_time(proc.pid)
+    started = procs.start_time(proc.pid)
     t0 = time.monotonic()
     assert slirp.stop(proc.pid, started) is True
     assert time.monotonic() - t0 < 2
@@ -59,14 +59,14 @@ def test_stop_escalates_to_sigkill_when_sigterm_is_ignored() -> None:
     os.close(w)
     assert os.read(r, 1) == b"1"  # SIGTERM is ignored from now on
     os.close(r)
-    assert slirp.stop(proc.pid, slirp.start_time(proc.pid), timeout=0.3) is True
+    assert slirp.stop(proc.pid, procs.start_time(proc.pid), timeout=0.3) is True
     assert _gone(proc.pid)
 
 
 def test_stop_never_signals_a_recycled_pid() -> None:
     proc = _child("import time; time.sleep(30)")
     try:
-        assert slirp.stop(proc.pid, slirp.start_time(proc.pid) + 12345) is False
+        assert slirp.stop(proc.pid, procs.start_time(proc.pid) + 12345) is False
         assert not _gone(proc.pid)
     finally:
         proc.kill()
@@ -97,8 +97,8 @@ def test_deferred_helpers_are_awaited_by_await_ready(tmp_path: Path) -> None:
     pending, spid, fpid = _pending_pair(tmp_path, SLOW_READY, READY)
     api._defer(spid, pending)
     state = net.NetworkState(mode="slirp4netns", helper="slirp4netns", pid=spid,
-                             start_time=slirp.start_time(spid), forwarder_pid=fpid,
-                             forwarder_start_time=slirp.start_time(fpid))  # fmt: skip
+                             start_time=procs.start_time(spid), forwarder_pid=fpid,
+                             forwarder_start_time=procs.start_time(fpid))  # fmt: skip
     try:
         api.await_ready(state)  # waits the 0.2 s until slirp's READY
         assert spid not in api._pending
@@ -122,8 +122,8 @@ def test_teardown_of_a_never_awaited_namespace_forgets_it(tmp_path: Path) -> Non
     fwd = pending.fwd
     api._defer(spid, pending)
     net.teardown(net.NetworkState(mode="slirp4netns", helper="slirp4netns", pid=spid,
-                                  start_time=slirp.start_time(spid), forwarder_pid=fpid,
-                                  forwarder_start_time=slirp.start_time(fpid)))  # fmt: skip
+                                  start_time=procs.start_time(spid), forwarder_pid=fpid,
+                                  forwarder_start_time=procs.start_time(fpid)))  # fmt: skip
     assert spid not in api._pending
     assert _gone(spid) and _gone(fpid)
     assert pending.slirp is None and pending.fwd is None and fwd.ready_fd == -1  # pipes closed

@@ -8,6 +8,7 @@ import subprocess
 import time
 from pathlib import Path
 
+from podctl import procs
 from podctl.config import Config
 from podctl.runtime import claim, conmon
 from podctl.runtime.paths import ContainerPaths
@@ -39,7 +40,7 @@ def test_a_live_claim_skips_the_command_anything_else_runs_it(tmp_path: Path) ->
     assert not _guard(f, tmp_path)  # this process lives and will clean up
 
     pid = os.getpid()
-    f.write_text(f"{pid} {int(claim.start_time(pid)) + 1}\n")  # same pid, another process
+    f.write_text(f"{pid} {int(procs.start_time(pid)) + 1}\n")  # same pid, another process
     assert _guard(f, tmp_path)
     dead = subprocess.Popen(["true"])
     dead.wait()
@@ -62,7 +63,7 @@ def test_start_time_is_read_after_a_comm_holding_parens_and_spaces(tmp_path: Pat
         time.sleep(0.05)
         stat = Path(f"/proc/{proc.pid}/stat").read_text()
         assert ") b ) c)" in stat  # the kernel's comm really holds them
-        start = claim.start_time(proc.pid)
+        start = str(procs.start_time(proc.pid))
         assert start == stat.rsplit(")", 1)[1].split()[19]
         paths = _paths(tmp_path)
         claim.claim_path(paths).write_text(f"{proc.pid} {start}\n")
