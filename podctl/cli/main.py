@@ -57,7 +57,7 @@ CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 @click.version_option(__version__, "-v", "--version", prog_name="podctl", message="%(prog)s version %(version)s")
 @click.option("--root", metavar="PATH", help="Storage root dir (default $XDG_DATA_HOME/podctl).")
 @click.option("--runroot", metavar="PATH", help="Runtime state dir (default $XDG_RUNTIME_DIR/podctl).")
-@click.option("--runtime", metavar="NAME|PATH", help="OCI runtime: runc, crun or a path.")
+@click.option("--runtime", metavar="NAME|PATH", help="OCI runtime: runc, crun or a path (default: the first of crun, runc that runs here).")
 @click.option(
     "--log-level",
     default="warn",
