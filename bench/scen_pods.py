@@ -251,11 +251,13 @@ def systemd_units(ctx: Ctx, res: ScenarioResult) -> None:
                       " run scripts/host-setup")  # fmt: skip
     pods = all(has_pods(t) for t in ctx.order())
     c_start = res.metric("systemctl start container unit until active")
+    c_poll = res.metric("  container unit: until the bench's systemctl calls returned")
     c_stop = res.metric("systemctl stop container unit (ExecStop)",
                         target=Target("ratio_max", 0.5, "", "issue 7"))  # fmt: skip
     if pods:
         p_start = res.metric("systemctl start pod unit until its 3 units are active",
                              target=Target("ratio_max", 0.5, "", "issue 7"))  # fmt: skip
+        p_poll = res.metric("  pod unit: until the bench's systemctl calls returned")
         m_stop = res.metric("systemctl stop a member's unit")
         p_stop = res.metric("systemctl stop pod unit")
     else:
@@ -317,36 +319,48 @@ def systemd_units(ctx: Ctx, res: ScenarioResult) -> None:
                                 p.stderr + st)  # fmt: skip
         return wall
 
-    def until_active(all_units: list[str], t0: float) -> float:
-        """systemctl start waits for the named unit's job only: wait for every unit."""
-        deadline = time.monotonic() + 120
-        while True:
-            p = systemctl(ctx, "is-active", *all_units)
-            if p.stdout.split() == ["active"] * len(all_units):
-                return time.perf_counter() - t0
-            if time.monotonic() > deadline or "failed" in p.stdout.split():
-                raise CommandFailed(["systemctl", "--user", "is-active", *all_units], 0, p.stdout,
-                                    f"units are not all active: {p.stdout.split()}")  # fmt: skip
-            time.sleep(0.01)
+    def until_active(all_units: list[str], t0: float) -> tuple[float, float]:
+        """systemctl start waits for the named unit's job only: wait for every unit's job, then
+        take when each became active from systemd's own clock (ActiveEnterTimestampMonotonic,
+        CLOCK_MONOTONIC as time.monotonic). Returns (until the last one was active by
+        systemd's timestamps, until the bench's calls saw it): the first is free of the
+        bench's own calls' latency, and no polling loop competes with the units for the CPUs."""
+        if len(all_units) > 1:
+            # Their start jobs are queued already (Wants=): this start merges with them and
+            # returns once they are done (active, or failed).
+            sysctl("start", *all_units[1:])
+        seen = time.monotonic() - t0
+        p = systemctl(ctx, "show", "-p", "ActiveState", "-p", "ActiveEnterTimestampMonotonic",
+                      *all_units)  # fmt: skip
+        props = [dict(line.split("=", 1) for line in block.splitlines() if "=" in line)
+                 for block in p.stdout.strip().split("\n\n")]  # fmt: skip
+        states = [d.get("ActiveState", "?") for d in props]
+        stamps = [int(d.get("ActiveEnterTimestampMonotonic") or 0) / 1e6 for d in props]
+        if states != ["active"] * len(all_units) or min(stamps) < t0:
+            raise CommandFailed(["systemctl", "--user", "show", *all_units], 0, p.stdout,
+                                f"units are not all active since the start: {states}")  # fmt: skip
+        return max(stamps) - t0, seen
 
     def step(tool: Tool, record: bool) -> None:
         n = names[tool.name]
-        t0 = time.perf_counter()
+        t0 = time.monotonic()
         sysctl("start", n["ctr"])
-        a = until_active([n["ctr"]], t0)
+        a, a_seen = until_active([n["ctr"]], t0)
         b = sysctl("stop", n["ctr"])
         if record:
             c_start.add(tool.name, a)
+            c_poll.add(tool.name, a_seen)
             c_stop.add(tool.name, b)
         if not pods:
             return
-        t0 = time.perf_counter()
+        t0 = time.monotonic()
         sysctl("start", n["pod"])
-        c = until_active(n["all"].split(), t0)
+        c, c_seen = until_active([n["pod"], *(u for u in n["all"].split() if u != n["pod"])], t0)
         d = sysctl("stop", n["member"])
         e = sysctl("stop", n["pod"])
         if record:
             p_start.add(tool.name, c)
+            p_poll.add(tool.name, c_seen)
             m_stop.add(tool.name, d)
             p_stop.add(tool.name, e)
 
@@ -360,7 +374,7 @@ def systemd_units(ctx: Ctx, res: ScenarioResult) -> None:
                 if e.tool != PODCTL:
                     raise
                 pods, pod_failure = False, f"pod units: {e}"
-                for m in (p_start, m_stop, p_stop):
+                for m in (p_start, p_poll, m_stop, p_stop):
                     res.metrics.remove(m)
                 remove_pods(ctx.podctl)
         systemctl(ctx, "daemon-reload")
