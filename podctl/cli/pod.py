@@ -29,7 +29,7 @@ def pod() -> None:
 @click.option("--share", help="Namespaces to share: ipc, net, uts, pid (default ipc,net,uts; +pid adds)")
 @click.option("--infra/--no-infra", default=True, show_default=True, help="Create an infra container for the pod")
 @click.option("--infra-name", help="The name of the pod's infra container")
-@click.option("--infra-conmon-pidfile", metavar="FILE", help="Write the infra container's conmon PID to FILE (under systemd, the infra is also created behind the command, ready for pod start)")
+@click.option("--infra-conmon-pidfile", metavar="FILE", help="Write the infra container's conmon PID to FILE")
 @click.option("-l", "--label", "labels", multiple=True, metavar="KEY=VALUE", help="Set metadata on the pod")
 @click.option("--exit-policy", type=click.Choice(["continue", "stop"]), default="continue", show_default=True,
               help="What the pod does when its last container exits")  # fmt: skip

@@ -68,16 +68,6 @@ def open_db(cfg: Config) -> StateDB:
     return db
 
 
-_inherited: list[StateDB] = []
-
-
-def forget_db_connections() -> None:
-    """In a forked child: open_db opens new connections from now on. The parent's stay
-    referenced, never used nor closed here (SQLite: a connection is not to cross a fork)."""
-    _inherited.extend(_dbs.values())
-    _dbs.clear()
-
-
 @contextlib.contextmanager
 def locked(cfg: Config, cid: str) -> Iterator[None]:
     d = ensure_private_dir(cfg.runroot / "locks")
@@ -402,14 +392,6 @@ def create_in_runtime(cfg: Config, db: StateDB, rec: ContainerRecord) -> tuple[C
     return rec, paths
 
 
-def created_in_runtime(cfg: Config, rec: ContainerRecord) -> bool:
-    """REC was created in the runtime and waits there to be started (its process and monitor
-    alive): a pod's infra prepared behind `pod create` in a unit (engine.pods), or a start
-    that was cut off between `runtime create` and `runtime start`."""
-    return (rec.state == State.CREATED and pid_alive(rec.pid) and pid_alive(rec.conmon_pid)
-            and (ContainerPaths.of(cfg, rec.id).runc_root / rec.id).exists())  # fmt: skip
-
-
 def start_created(cfg: Config, db: StateDB, rec: ContainerRecord) -> ContainerRecord:
     from podctl.spec import SdNotify
 
@@ -440,8 +422,7 @@ def start(cfg: Config, db: StateDB, rec: ContainerRecord) -> ContainerRecord:
     if rec.state in (State.CONFIGURED, State.REMOVING):
         raise StateError(f"container {rec.name} is not fully created (state {rec.state}): remove it")
     try:
-        if not created_in_runtime(cfg, rec):
-            rec, _paths = create_in_runtime(cfg, db, rec)
+        rec, _paths = create_in_runtime(cfg, db, rec)
         return start_created(cfg, db, rec)
     except BaseException:
         after_failed_start(cfg, db, rec)
@@ -593,9 +574,7 @@ def stop(cfg: Config, db: StateDB, rec: ContainerRecord, timeout: int | None, si
     running = rec.state in (State.RUNNING, State.STOPPING)
     rec = db.update_container(rec.id, state=State.STOPPING, stopped_by_user=True)
     paths = ContainerPaths.of(cfg, rec.id)
-    # Never started: the runtime's init waits to exec the command and cannot act on a signal
-    # (a stop timeout would only be waited out): SIGKILL at once.
-    t = 0 if not running else spec.stop_timeout if timeout is None else timeout
+    t = spec.stop_timeout if timeout is None else timeout
     first = sig or parse_signal(spec.stop_signal or "TERM")
     code = None
     # This process cleans up below, as podman's stop does: no exit-command process for it.

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import sys
 import time
 from collections.abc import Callable, Sequence
 
@@ -148,59 +147,7 @@ def create(cfg: Config, opts: PodCreateOptions) -> PodRecord:
         with contextlib.suppress(Exception):
             _remove_pod(cfg, db, podstate.get(db, pid) or rec)
         raise
-    if rec.infra_id and opts.infra_conmon_pidfile and os.environ.get("INVOCATION_ID"):
-        _prepare_infra_behind(cfg, rec.infra_id)
     return rec
-
-
-def _prepare_infra_behind(cfg: Config, infra_id: str) -> None:
-    """In a systemd unit's ExecStartPre (podman's and podctl's generated pod units, Quadlet
-    .pod units: `pod create --infra-conmon-pidfile` under systemd, `pod start` to follow), have
-    a child create the infra in the runtime (network namespace, slirp4netns and port forwarder
-    ready, conmon and `runtime create`) while systemd spawns ExecStart and its interpreter
-    loads: `pod start` then only starts it. The child holds the infra's lock until it is done,
-    so `pod start` waits for it; when it failed, it undid its part, and `pod start` creates the
-    infra itself and reports the error. The infra stays "Created" until `pod start`."""
-    import fcntl
-
-    from podctl.config import ensure_private_dir
-
-    fd = os.open(ensure_private_dir(cfg.runroot / "locks") / infra_id,
-                 os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)  # fmt: skip
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # the pod is new: nobody else has it
-        child = os.fork()
-    except OSError:
-        os.close(fd)
-        return
-    if child:
-        os.close(fd)  # the child's copy keeps the lock
-        return
-    code = 0
-    try:
-        # Nothing for whoever reads our stdout (`$(podctl pod create)` waits for its end);
-        # stderr stays, to the unit's journal.
-        null = os.open(os.devnull, os.O_RDWR)
-        os.dup2(null, 0)
-        os.dup2(null, 1)
-        lc.forget_db_connections()  # an SQLite connection is not to be used across fork
-        db = lc.open_db(cfg)
-        infra = db.get_container(infra_id)
-        if infra is not None:
-            from podctl.engine import network
-
-            try:
-                infra, _paths = lc.create_in_runtime(cfg, db, infra)
-                network.settle(infra)
-            except BaseException:
-                lc.after_failed_start(cfg, db, infra)
-                raise
-    except BaseException:  # noqa: BLE001 - `pod start` creates it again and tells why
-        code = 1
-    finally:
-        with contextlib.suppress(BaseException):
-            sys.stderr.flush()
-        os._exit(code)
 
 
 def _write_id_file(path: str, pid: str) -> None:

@@ -14,7 +14,6 @@ import time
 import urllib.request
 from pathlib import Path
 
-import pytest
 from harness import BUSYBOX, Podctl, free_port, helpers_of
 
 # Members stop at once (busybox httpd/sleep as PID 1 ignore SIGTERM).
@@ -249,51 +248,6 @@ def test_pod_create_start(podctl: Podctl, registry: str) -> None:
         podctl.ok("run", "-d", "--pod", "st", "--name", "st-m", *FAST, BUSYBOX, "sleep", "100")
         assert podctl.json("pod", "inspect", "st")["State"] == "Running"
         podctl.ok("pod", "rm", "-f", "st")
-        assert_nothing_left(podctl)
-    finally:
-        shutil.rmtree(d, ignore_errors=True)
-
-
-def _created_behind(podctl: Podctl, d: Path, name: str, port: int) -> tuple[Path, int]:
-    """`pod create` as a unit's ExecStartPre runs it (INVOCATION_ID set by systemd); waits until
-    the infra is created in the runtime behind it. The infra's conmon pid file and pid."""
-    pid_file = d / f"{name}.pid"
-    podctl.ok("pod", "create", "--name", name, "--infra-conmon-pidfile", str(pid_file),
-              "-p", f"127.0.0.1:{port}:80", env={"INVOCATION_ID": "4" * 32})  # fmt: skip
-    infra = podctl.json("pod", "inspect", name)["InfraContainerID"]
-    conmon_file = Path(podctl.json("inspect", infra)[0]["ConmonPidFile"])
-    deadline = time.monotonic() + 10
-    while not (conmon_file.exists() and len([h for h in helpers_of(podctl) if "conmon" not in h]) == 2):
-        assert time.monotonic() < deadline, helpers_of(podctl)
-        time.sleep(0.05)
-    assert podctl.json("pod", "inspect", name)["State"] == "Created"
-    assert podctl.ok("inspect", "--format", "{{.State.Status}}", infra).strip() == "created"
-    with socket.socket() as s, pytest.raises(OSError):  # the forwarder holds the port already
-        s.bind(("127.0.0.1", port))
-    return pid_file, int(conmon_file.read_text())
-
-
-def test_pod_create_in_a_unit_prepares_the_infra(podctl: Podctl, registry: str) -> None:
-    """Under systemd, `pod create --infra-conmon-pidfile` (a generated or Quadlet pod unit's
-    ExecStartPre) has the infra created in the runtime behind it; `pod start` (ExecStart) then
-    starts that one, and a stop before the start ends it at once. Nothing is left either way."""
-    d = podctl.user.mkdir(podctl.root.parent / f"{podctl.root.name}-behind")
-    try:
-        port = free_port()
-        pid_file, conmon = _created_behind(podctl, d, "bh", port)
-        podctl.ok("pod", "start", "bh")
-        assert int(pid_file.read_text()) == conmon  # the same monitor: not created again
-        podctl.ok("run", "-d", "--pod", "bh", "--name", "bh-web", *HTTPD)
-        assert http_get(port) is not None
-        podctl.ok("pod", "rm", "-f", "bh")
-        assert_nothing_left(podctl)
-
-        _created_behind(podctl, d, "bh2", port)
-        t0 = time.monotonic()
-        podctl.ok("pod", "stop", "bh2")  # its stop timeout (10 s) is not waited out
-        assert time.monotonic() - t0 < 5
-        assert [h for h in helpers_of(podctl)] == []
-        podctl.ok("pod", "rm", "bh2")
         assert_nothing_left(podctl)
     finally:
         shutil.rmtree(d, ignore_errors=True)
