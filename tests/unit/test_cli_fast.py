@@ -286,3 +286,32 @@ def test_random_argvs_parse_as_click(
         assert got == want, argv
         accepted += want is not None
     assert accepted >= 300, accepted  # the corpus exercises accepted argvs, not only refusals
+
+
+@pytest.mark.parametrize("threads", [False, True])
+def test_exit_now_runs_atexit_handlers_and_keeps_the_code(tmp_path: Any, threads: bool) -> None:
+    """exit_now skips the interpreter's teardown but not the atexit handlers (pod start leaves
+    one to report helpers it never heard from), in their LIFO order, a failing one included;
+    with another thread alive it exits normally."""
+    out = tmp_path / "order"
+    code = f"""
+import atexit, sys, threading, time
+from podctl.cli import exit_now
+def mark(x):
+    with open({str(out)!r}, "a") as f:
+        f.write(x)
+def boom():
+    raise RuntimeError("handler failed")
+atexit.register(mark, "1")
+atexit.register(boom)
+atexit.register(mark, "2")
+if {threads}:
+    threading.Thread(target=time.sleep, args=(0.2,)).start()
+sys.stdout.write("printed")
+exit_now(7)
+"""
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30)
+    assert p.returncode == 7
+    assert p.stdout == "printed"  # flushed before _exit
+    assert out.read_text() == "21"
+    assert "handler failed" in p.stderr
