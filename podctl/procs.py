@@ -1,10 +1,13 @@
 """Processes by pid, for every layer: /proc/PID/stat's state and start time (a pid together
 with its start time names one process, never a recycled pid), and waiting for an exit on a
-pidfd. Deliberately light: `stop`, conmon's exit command and the network helpers use it."""
+pidfd; stopping a helper by pid and start time. Deliberately light: `stop`, conmon's exit
+command and the network helpers use it."""
 
 from __future__ import annotations
 
 import os
+
+_SIGTERM, _SIGKILL = 15, 9  # (not the signal module: its import costs start-up time)
 
 
 def _stat_fields(pid: int) -> list[bytes] | None:
@@ -66,3 +69,71 @@ def wait_gone(pid: int, timeout: float) -> bool:
         return readable(fd, timeout)
     finally:
         os.close(fd)
+
+
+def stop(pid: int, started: int, timeout: float = 3.0) -> bool:
+    """SIGTERM (then SIGKILL) PID if it is still the process started at STARTED (0: any);
+    reap it if it is our child. For the network helpers: slirp4netns, pasta, the forwarder.
+
+    Returns True when a process was stopped.
+    """
+    if not pid or not alive(pid, started):
+        _reap(pid)
+        return False
+    return _signal_and_wait(pid, started, _SIGTERM, timeout) or _signal_and_wait(
+        pid, started, _SIGKILL, 2.0
+    )
+
+
+def kill(pid: int, started: int, timeout: float = 3.0) -> bool:
+    """SIGKILL PID if it is still the process started at STARTED, and wait until it is gone.
+
+    For a helper that never got ready: nothing of it is worth a clean exit.
+    Returns True when a process was killed.
+    """
+    if not pid or not alive(pid, started):
+        _reap(pid)
+        return False
+    _signal_and_wait(pid, started, _SIGKILL, timeout)
+    return True
+
+
+def _signal_and_wait(pid: int, started: int, sig: int, timeout: float) -> bool:
+    """Send SIG to PID and wait up to TIMEOUT for it to end: True when it has.
+
+    A pidfd tells the exit at once (no polling step added to every teardown)."""
+    fd = pidfd(pid)
+    try:
+        if not alive(pid, started):  # (the pidfd may name a recycled pid: checked after opening)
+            _reap(pid)
+            return True
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            return True
+        import time
+
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if _reap(pid) or not alive(pid, started):
+                return True
+            if left <= 0:
+                return False
+            if fd < 0 or not readable(fd, left):
+                time.sleep(min(max(left, 0), 0.002))  # no pidfd (or a spurious wake-up)
+            else:
+                time.sleep(0.0002)  # ended: /proc shows it at once; do not spin on a stale pid
+    finally:
+        if fd >= 0:
+            os.close(fd)
+
+
+def _reap(pid: int) -> bool:
+    if not pid:
+        return False
+    try:
+        done, _ = os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        return False
+    return done == pid

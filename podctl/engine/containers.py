@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from podctl import procs
 from podctl.config import Config
 from podctl.engine import lifecycle as lc
 from podctl.errors import (
@@ -494,7 +495,7 @@ def rm(cfg: Config, refs: Sequence[str], *, force: bool = False, volumes: bool =
             rec = lc.stop(cfg, db, rec, 0 if timeout is None else timeout)
             if db.get_container(rec.id) is None:
                 return
-        elif rec.state == State.CREATED and rec.conmon_pid and lc.pid_alive(rec.conmon_pid):
+        elif rec.state == State.CREATED and rec.conmon_pid and procs.alive(rec.conmon_pid):
             lc.stop(cfg, db, rec, 0)
             if db.get_container(rec.id) is None:
                 return
@@ -528,7 +529,7 @@ def cleanup(cfg: Config, ref: str) -> None:
                 code = paths.exit_code()
                 # The exit command of an earlier run of a container that was restarted since:
                 # its current monitor is alive and has not written an exit file.
-                stale = code is None and lc.pid_alive(current.conmon_pid)
+                stale = code is None and procs.alive(current.conmon_pid)
                 if not stale and (current.state in (State.RUNNING, State.STOPPING, State.CREATED) or code is not None):
                     lc.cleanup_locked(cfg, db, current, code, from_exit_command=True)
     _prune_stale_exit_files(cfg, db)

@@ -116,22 +116,6 @@ def volume_path(cfg: Config, name: str) -> Path:
 # -- state sync ----------------------------------------------------------------------------
 
 
-def pid_alive(pid: int) -> bool:
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            return f.read().split(b") ", 1)[1][:1] != b"Z"
-    except (OSError, IndexError):
-        return False
-
-
 def observed(cfg: Config, rec: ContainerRecord) -> ContainerRecord:
     """The record as it really is: a running container whose exit file exists has exited.
 
@@ -148,7 +132,7 @@ def observed(cfg: Config, rec: ContainerRecord) -> ContainerRecord:
 
         with contextlib.suppress(OSError, ValueError):
             rec = replace(rec, pid=int(paths.pidfile.read_text()))
-    if rec.conmon_pid and not pid_alive(rec.conmon_pid):
+    if rec.conmon_pid and not procs.alive(rec.conmon_pid):
         # The monitor is gone without an exit file (killed, or a reboot emptied the runroot).
         return _exited(rec, rec.exit_code if rec.exit_code else -1, None)
     return rec
@@ -463,7 +447,7 @@ def wait_exit(paths: ContainerPaths, timeout: float, conmon_pid: int = 0, *, pid
             code = paths.exit_code()
             if code is not None:
                 return code
-            if conmon_pid and not pid_alive(conmon_pid):
+            if conmon_pid and not procs.alive(conmon_pid):
                 return paths.exit_code()
             left = deadline - time.monotonic()
             if left <= 0:
@@ -489,7 +473,7 @@ def claim_cleanup(cfg: Config, rec: ContainerRecord) -> bool:
     stop/rm, kube down; the caller holds the lock): conmon's exit command then starts no
     second podctl to redo the cleanup (see podctl.runtime.claim). The claim holds while this
     process lives; cleanup_locked/remove_locked release it, release_claim after a failure."""
-    if not rec.conmon_pid or not pid_alive(rec.conmon_pid):
+    if not rec.conmon_pid or not procs.alive(rec.conmon_pid):
         return False
     from podctl.runtime import claim
 
@@ -521,7 +505,7 @@ def _signal(cfg: Config, rec: ContainerRecord, sig: int, *, running: bool) -> No
     kill(2) instead of a `runc kill` process (10-25 ms). runc kill does the same kill(2) on the
     init pid; it stays the path for anything else (created containers, no pid, outside the ns).
     """
-    if running and rec.pid and os.getuid() == 0 and pid_alive(rec.pid):
+    if running and rec.pid and os.getuid() == 0 and procs.alive(rec.pid):
         try:
             os.kill(rec.pid, sig)
             return
@@ -565,7 +549,7 @@ def stop(cfg: Config, db: StateDB, rec: ContainerRecord, timeout: int | None, si
 
     rec = sync(cfg, db, rec)
     if rec.state not in (State.RUNNING, State.STOPPING):
-        if rec.state == State.CREATED and rec.conmon_pid and pid_alive(rec.conmon_pid):
+        if rec.state == State.CREATED and rec.conmon_pid and procs.alive(rec.conmon_pid):
             pass  # created in the runtime but never started: kill it below
         else:
             # It exited on its own just now: a pending exit command must not restart it.

@@ -15,6 +15,7 @@ import os
 import time
 from collections.abc import Callable, Sequence
 
+from podctl import procs
 from podctl.config import Config
 from podctl.engine import lifecycle as lc
 from podctl.engine.containers import ItemReport, each_locked
@@ -395,7 +396,7 @@ def _remove_pod(cfg: Config, db: StateDB, pod: PodRecord, *, force: bool = True,
                 continue
             current = lc.sync(cfg, db, current)
             if current.state in (State.RUNNING, State.STOPPING) or (
-                current.conmon_pid and lc.pid_alive(current.conmon_pid)
+                current.conmon_pid and procs.alive(current.conmon_pid)
             ):
                 lc.stop(cfg, db, current, timeout)
                 fresh = db.get_container(m.id)

@@ -216,7 +216,7 @@ class _Pending:
             self.slirp = None
         if self.fwd is not None:
             self.fwd.close()
-            slirp.kill(self.fwd.pid, self.fwd.start_time)
+            procs.kill(self.fwd.pid, self.fwd.start_time)
             self.fwd = None
 
     def close(self) -> None:
@@ -346,7 +346,7 @@ def teardown(state: NetworkState) -> None:
                                ("port forwarder", state.forwarder_pid, state.forwarder_start_time)):  # fmt: skip
         if pid:
             try:
-                slirp.stop(pid, started)
+                procs.stop(pid, started)
             except OSError as e:
                 errors.append(f"stopping {what} (pid {pid}): {e.strerror}")
     for f in (state.api_socket, state.pidfile, state.log_path, state.forwarder_log):

@@ -93,19 +93,12 @@ def spawn_helper(argv_for: Callable[[int], list[str]], *, userns_pid: int | None
 def wait_ready(fd: int, timeout: float, name: str) -> None:
     """Until the helper spawned by spawn_helper writes "1" on its ready pipe (FD); RuntimeFailed
     naming NAME when it exits first or TIMEOUT seconds pass."""
-    import select
-    import time
+    from podctl.procs import readable  # noqa: PLC0415
 
-    deadline = time.monotonic() + timeout
-    while True:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            raise RuntimeFailed(f"{name} did not get ready within {timeout:g}s")
-        ready, _, _ = select.select([fd], [], [], left)
-        if ready:
-            if os.read(fd, 1) == b"1":
-                return
-            raise RuntimeFailed(f"{name} exited before it was ready")
+    if not readable(fd, timeout):
+        raise RuntimeFailed(f"{name} did not get ready within {timeout:g}s")
+    if os.read(fd, 1) != b"1":
+        raise RuntimeFailed(f"{name} exited before it was ready")
 
 
 def log_tail(path: Path) -> str:

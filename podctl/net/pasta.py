@@ -18,7 +18,7 @@ from pathlib import Path
 from podctl import procs
 from podctl import run as gateway
 from podctl.errors import RuntimeFailed
-from podctl.net import nsexec, slirp
+from podctl.net import nsexec
 from podctl.net.ports import PortInUse, expand
 from podctl.spec import PortMapping
 
@@ -82,7 +82,7 @@ def start(
     try:
         code = proc.wait(timeout)
     except Exception:  # noqa: BLE001 - TimeoutExpired
-        slirp.stop(proc.pid, 0)
+        procs.stop(proc.pid, 0)
         code = -1
     pid = 0
     try:
@@ -91,7 +91,7 @@ def start(
         pass
     if code != 0 or not pid:
         if pid:
-            slirp.stop(pid, 0)
+            procs.stop(pid, 0)
         detail = _tail(log_path)
         if "bind" in detail.lower() or "address in use" in detail.lower():
             raise PortInUse(f"pasta could not bind a published port: {detail}")

@@ -169,18 +169,14 @@ def _udp(inside: Inside, host: socket.socket, guest: int) -> None:
             pass
 
 
-def _bind(m: PortMapping) -> _socket.socket:
-    from podctl.net.ports import bind_socket  # noqa: PLC0415
-
-    return bind_socket(m, 128)
-
-
 def bind_all(ports: Sequence[PortMapping]) -> list[_socket.socket]:
     """Bind PORTS (resolved: one per port) on the host: PortInUse names a taken one."""
+    from podctl.net.ports import bind_socket  # noqa: PLC0415
+
     socks: list[_socket.socket] = []
     try:
         for m in ports:
-            socks.append(_bind(m))
+            socks.append(bind_socket(m, 128))
     except BaseException:
         for s in socks:
             s.close()
@@ -202,15 +198,16 @@ class Starting:
     def wait(self, timeout: float = 10.0) -> None:
         """Until it has joined the namespace and serves every port; on failure it is stopped
         and RuntimeFailed says why."""
+        from podctl import procs  # noqa: PLC0415
         from podctl.errors import RuntimeFailed  # noqa: PLC0415
-        from podctl.net import nsexec, slirp  # noqa: PLC0415
+        from podctl.net import nsexec  # noqa: PLC0415
 
         if self.ready_fd < 0:
             return
         try:
             nsexec.wait_ready(self.ready_fd, timeout, "it")
         except RuntimeFailed as e:
-            slirp.kill(self.pid, self.start_time)
+            procs.kill(self.pid, self.start_time)
             detail = nsexec.log_tail(self.log_path)
             raise RuntimeFailed(f"the port forwarder failed: {e}{': ' + detail if detail else ''}") from None
         finally:

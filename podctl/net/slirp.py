@@ -14,8 +14,6 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
-import signal
-import time
 from pathlib import Path
 
 from podctl import procs
@@ -117,7 +115,7 @@ def finish(s: Starting, timeout: float = 10.0) -> tuple[int, int]:
     try:
         nsexec.wait_ready(s.ready_fd, timeout, "slirp4netns")
     except RuntimeFailed as e:
-        stop(s.pid, 0)
+        procs.stop(s.pid, 0)
         detail = nsexec.log_tail(s.log_path)
         raise RuntimeFailed(f"{e}{': ' + detail if detail else ''} (running: {' '.join(s.cmd)})") from None
     finally:
@@ -131,7 +129,7 @@ def abort(s: Starting) -> None:
         os.close(s.ready_fd)
     except OSError:
         pass
-    kill(s.pid, 0)
+    procs.kill(s.pid, 0)
 
 
 def start(
@@ -195,68 +193,3 @@ def list_hostfwd(api_socket: str | Path) -> list[dict[str, Any]]:
 
 def remove_hostfwd(api_socket: str | Path, rule_id: int) -> None:
     request(api_socket, "remove_hostfwd", {"id": rule_id})
-
-
-def stop(pid: int, started: int, timeout: float = 3.0) -> bool:
-    """SIGTERM (then SIGKILL) slirp4netns if PID is still it; reap it if it is our child.
-
-    Returns True when a process was stopped.
-    """
-    if not pid or not procs.alive(pid, started):
-        _reap(pid)
-        return False
-    return _signal_and_wait(pid, started, signal.SIGTERM, timeout) or _signal_and_wait(
-        pid, started, signal.SIGKILL, 2.0
-    )
-
-
-def kill(pid: int, started: int, timeout: float = 3.0) -> bool:
-    """SIGKILL PID if it is still the process started at STARTED, and wait until it is gone.
-
-    For a helper that never got ready: nothing of it is worth a clean exit.
-    Returns True when a process was killed.
-    """
-    if not pid or not procs.alive(pid, started):
-        _reap(pid)
-        return False
-    _signal_and_wait(pid, started, signal.SIGKILL, timeout)
-    return True
-
-
-def _signal_and_wait(pid: int, started: int, sig: int, timeout: float) -> bool:
-    """Send SIG to PID and wait up to TIMEOUT for it to end: True when it has.
-
-    A pidfd tells the exit at once (no polling step added to every teardown)."""
-    pidfd = procs.pidfd(pid)
-    try:
-        if not procs.alive(pid, started):  # (the pidfd may name a recycled pid: checked after opening)
-            _reap(pid)
-            return True
-        try:
-            os.kill(pid, sig)
-        except ProcessLookupError:
-            return True
-        deadline = time.monotonic() + timeout
-        while True:
-            left = deadline - time.monotonic()
-            if _reap(pid) or not procs.alive(pid, started):
-                return True
-            if left <= 0:
-                return False
-            if pidfd < 0 or not procs.readable(pidfd, left):
-                time.sleep(min(max(left, 0), 0.002))  # no pidfd (or a spurious wake-up)
-            else:
-                time.sleep(0.0002)  # ended: /proc shows it at once; do not spin on a stale pid
-    finally:
-        if pidfd >= 0:
-            os.close(pidfd)
-
-
-def _reap(pid: int) -> bool:
-    if not pid:
-        return False
-    try:
-        done, _ = os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        return False
-    return done == pid

@@ -64,6 +64,17 @@ def http_get(port: int, path: str = "/", timeout: float = 15) -> str:
     raise AssertionError(f"nothing answers on 127.0.0.1:{port}{path}: {last}")
 
 
+def published_pod_serves(podctl: Podctl, runtime: str, name: str = "web") -> None:
+    """With --runtime RUNTIME: pod NAME publishing a free port, a busybox httpd member that
+    answers through it, then `pod rm -f NAME`."""
+    port = free_port()
+    podctl.ok("--runtime", runtime, "pod", "create", "--name", name, "-p", f"127.0.0.1:{port}:80")
+    podctl.ok("--runtime", runtime, "run", "-d", "--pod", name, "--stop-signal", "KILL", BUSYBOX,
+              "httpd", "-f", "-p", "80", "-h", "/var/www")  # fmt: skip
+    assert http_get(port)
+    podctl.ok("--runtime", runtime, "pod", "rm", "-f", name)
+
+
 def wait_for(podctl: Podctl, ctr: str, text: str, timeout: float = 15) -> str:
     """The logs of CTR once they contain TEXT."""
     deadline = time.monotonic() + timeout

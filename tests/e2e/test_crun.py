@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from harness import BUSYBOX, Podctl, User, free_port, procs_mentioning
-from kube_helpers import http_get, httpd_pod
+from kube_helpers import http_get, httpd_pod, published_pod_serves
 
 pytestmark = pytest.mark.e2e
 
@@ -101,11 +101,7 @@ def test_container_keeps_its_runtime(pc: Podctl) -> None:
 
 
 def test_pod_with_published_port_answers(pc: Podctl) -> None:
-    port = free_port()
-    crun(pc, "pod", "create", "--name", "web", "-p", f"127.0.0.1:{port}:80")
-    crun(pc, "run", "-d", "--pod", "web", *FAST, BUSYBOX, "httpd", "-f", "-p", "80", "-h", "/var/www")
-    assert http_get(port)
-    crun(pc, "pod", "rm", "-f", "web")
+    published_pod_serves(pc, "crun")
     assert pc.ok("pod", "ps", "-q") == "" and pc.ok("ps", "-a", "-q") == ""
 
 

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 from harness import BUSYBOX, Podctl, User, free_port, procs_mentioning
-from kube_helpers import http_get, httpd_pod
+from kube_helpers import http_get, httpd_pod, published_pod_serves
 
 pytestmark = pytest.mark.e2e
 
@@ -53,11 +53,7 @@ def test_detached_exec_logs_stop(pc: Podctl) -> None:
 
 
 def test_pod_and_kube_with_published_ports(pc: Podctl) -> None:
-    port = free_port()
-    runc(pc, "pod", "create", "--name", "web", "-p", f"127.0.0.1:{port}:80")
-    runc(pc, "run", "-d", "--pod", "web", *FAST, BUSYBOX, "httpd", "-f", "-p", "80", "-h", "/var/www")
-    assert http_get(port)
-    runc(pc, "pod", "rm", "-f", "web")
+    published_pod_serves(pc, "runc")
     port = free_port()
     path = httpd_pod(pc, "kr", port)
     runc(pc, "kube", "play", path)

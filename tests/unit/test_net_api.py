@@ -111,8 +111,8 @@ def test_forwarder_bind_names_a_taken_port() -> None:
         s.listen(1)
         port = s.getsockname()[1]
         with pytest.raises(net.PortInUse, match=f"cannot publish port 127.0.0.1:{port}/tcp: address already in use"):
-            portfwd._bind(net.parse_publish(f"127.0.0.1:{port}:80")[0])
-    free = portfwd._bind(net.parse_publish("127.0.0.1::53/udp")[0])
+            portfwd.bind_all(net.parse_publish(f"127.0.0.1:{port}:80"))
+    free = portfwd.bind_all(net.parse_publish("127.0.0.1::53/udp"))[0]
     try:
         assert free.type == socket.SOCK_DGRAM and free.getsockname()[1] > 0
     finally:

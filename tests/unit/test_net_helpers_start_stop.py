@@ -44,10 +44,10 @@ def test_stop_returns_as_soon_as_the_process_ends() -> None:
     proc = _child("import time; time.sleep(30)")
     started = procs.start_time(proc.pid)
     t0 = time.monotonic()
-    assert slirp.stop(proc.pid, started) is True
+    assert procs.stop(proc.pid, started) is True
     assert time.monotonic() - t0 < 2
     assert _gone(proc.pid)
-    assert slirp.stop(proc.pid, started) is False  # idempotent
+    assert procs.stop(proc.pid, started) is False  # idempotent
 
 
 def test_stop_escalates_to_sigkill_when_sigterm_is_ignored() -> None:
@@ -59,14 +59,14 @@ def test_stop_escalates_to_sigkill_when_sigterm_is_ignored() -> None:
     os.close(w)
     assert os.read(r, 1) == b"1"  # SIGTERM is ignored from now on
     os.close(r)
-    assert slirp.stop(proc.pid, procs.start_time(proc.pid), timeout=0.3) is True
+    assert procs.stop(proc.pid, procs.start_time(proc.pid), timeout=0.3) is True
     assert _gone(proc.pid)
 
 
 def test_stop_never_signals_a_recycled_pid() -> None:
     proc = _child("import time; time.sleep(30)")
     try:
-        assert slirp.stop(proc.pid, procs.start_time(proc.pid) + 12345) is False
+        assert procs.stop(proc.pid, procs.start_time(proc.pid) + 12345) is False
         assert not _gone(proc.pid)
     finally:
         proc.kill()
