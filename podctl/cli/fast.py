@@ -12,7 +12,6 @@ so every usage error and help text still comes from click.
 from __future__ import annotations
 
 import os
-from importlib import import_module
 
 # Not typing.TYPE_CHECKING: importing typing costs start-up time on every command.
 TYPE_CHECKING = False
@@ -229,7 +228,7 @@ def try_fast(argv: list[str]) -> int | None:
     from podctl.cli.common import invoke_as_click, make_globals, run_guarded
 
     module, _, attr = action.partition(":")
-    body = getattr(import_module(module), attr)
+    body = getattr(__import__(module, fromlist=[attr]), attr)  # not importlib: its imports
 
     def call() -> Any:
         return body(make_globals(**root), **params)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 
 from podctl.cli.common import echo
@@ -15,6 +14,8 @@ if TYPE_CHECKING:
 
 
 def to_json(data: Any) -> str:
+    import json  # noqa: PLC0415 - pretty-printing only: not on the paths systemd units run
+
     return json.dumps(data, indent=4, default=str)
 
 

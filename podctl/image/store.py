@@ -17,18 +17,18 @@ inside the user namespace (`userns.join(cfg)` first).
 from __future__ import annotations
 
 import fcntl
-import json
 import os
-import sqlite3
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+from podctl import fastjson as json
 from podctl.errors import InvalidSpec, NotFound, StoreError
 from podctl.image.api import ImageRecord, PullPolicy
 from podctl.image.reference import Reference, is_image_id, parse
 from podctl.state import db
+from podctl.state.db import sqlite3
 
 # Not typing.TYPE_CHECKING: importing typing costs start-up time on every command.
 TYPE_CHECKING = False

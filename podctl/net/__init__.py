@@ -65,8 +65,6 @@ warns. Debian's pasta
 
 from __future__ import annotations
 
-import importlib
-
 # Not typing.TYPE_CHECKING: importing typing costs ~11 ms in the port forwarder's start-up.
 # mypy treats any name TYPE_CHECKING as true.
 TYPE_CHECKING = False
@@ -126,6 +124,7 @@ def __getattr__(name: str) -> Any:
     mod = _MODULE_OF.get(name)
     if mod is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"podctl.net.{mod}"), name)
+    # __import__, not importlib.import_module: the importlib package costs every process imports
+    value = getattr(__import__(f"podctl.net.{mod}", fromlist=[name]), name)
     globals()[name] = value
     return value

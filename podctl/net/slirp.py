@@ -12,10 +12,10 @@ namespace, which is what makes outbound traffic and published ports work.
 from __future__ import annotations
 
 import ipaddress
-import json
 import os
 from pathlib import Path
 
+from podctl import fastjson as json
 from podctl import procs
 from podctl import run as gateway
 from podctl.errors import PodctlError, RuntimeFailed

@@ -10,10 +10,10 @@ the podctl that stopped the container and cleans it up itself is alive.
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
+from podctl import fastjson as json
 from podctl import run as gateway
 from podctl.config import Config
 from podctl.errors import CannotInvoke, CommandNotFound, PodctlError, RuntimeFailed

@@ -18,9 +18,10 @@ through crun's `run.oci.seccomp_bpf_data` annotation.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 from pathlib import Path
+
+from podctl import fastjson as json
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from podctl import fastjson as json
 from podctl import procs
 from podctl import run as gateway
 from podctl.errors import InvalidSpec, NotFound, RuntimeFailed

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import os
 import resource
 from pathlib import Path
 
+from podctl import fastjson as json
 from podctl.errors import InvalidSpec
 from podctl.log import warn
 from podctl.runtime import etcfiles, seccomp

@@ -8,10 +8,10 @@ is caught here rather than on the user's first `run`.
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
+from podctl import fastjson as json
 from podctl import run as gateway
 from podctl.config import Config, ensure_private_dir
 from podctl.errors import PodctlError, RuntimeFailed

@@ -6,11 +6,11 @@ kernel version, exactly as podman filters them; the result is cached per capabil
 
 from __future__ import annotations
 
-import json
 import os
 from functools import lru_cache
 from pathlib import Path
 
+from podctl import fastjson as json
 from podctl.errors import InvalidSpec
 
 # Not typing.TYPE_CHECKING / platform: both cost start-up time on every `run`.
@@ -54,7 +54,7 @@ def _version(s: str) -> tuple[int, ...]:
 def _load(path: str, mtime: float) -> dict[str, Any]:
     try:
         with open(path) as f:
-            data = json.load(f)
+            data = json.loads(f.read())
     except (OSError, ValueError) as e:
         raise InvalidSpec(f"{path}: cannot read seccomp profile: {e}") from e
     if not isinstance(data, dict):

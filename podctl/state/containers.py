@@ -8,15 +8,15 @@ something `ps -a` shows and `rm` cleans.
 
 from __future__ import annotations
 
-import json
-import sqlite3
 from enum import StrEnum
 from pathlib import Path
 
+from podctl import fastjson as json
 from podctl.config import Config
 from podctl.errors import AlreadyExists, Ambiguous, NotFound, StoreError
 from podctl.records import field_names
 from podctl.state import db
+from podctl.state.db import sqlite3
 
 # Not typing.TYPE_CHECKING: importing typing costs start-up time on every command.
 TYPE_CHECKING = False

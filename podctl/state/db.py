@@ -6,13 +6,19 @@ writers queue for the lock up front instead of failing with "database is locked"
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from podctl.errors import StoreError
+
+try:  # sqlite3's C module: the sqlite3 package adds only datetime adapters (podctl stores no
+    # datetime) and 1.3 ms of imports to every process (datetime, sqlite3.dbapi2; measured
+    # 2026-11-28: +2.39 ms for `import sqlite3`, +1.11 ms for `import _sqlite3`).
+    import _sqlite3 as sqlite3
+except ImportError:  # pragma: no cover - another Python's layout
+    import sqlite3  # type: ignore[no-redef]
 
 BUSY_TIMEOUT_MS = 60_000
 # Checkpoint the WAL once it holds this many pages (SQLite's default: 1000). podctl processes

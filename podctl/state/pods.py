@@ -6,12 +6,11 @@ leaves a record that `pod rm` cleans up.
 
 from __future__ import annotations
 
-import json
-import sqlite3
-
+from podctl import fastjson as json
 from podctl.errors import AlreadyExists, Ambiguous, NotFound, StoreError
 from podctl.state import db
 from podctl.state.containers import StateDB
+from podctl.state.db import sqlite3
 
 # Not typing.TYPE_CHECKING: importing typing costs start-up time on every command.
 TYPE_CHECKING = False

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import functools
-import json
 import os
 import sys
 
+from podctl import fastjson as json
 from podctl.cli.common import Globals, echo, kv_pairs
 from podctl.cli.output import emit, emit_inspect, report_batch, to_json
 from podctl.errors import ContainerExit, InvalidSpec, NotFound, PodctlError
