@@ -48,7 +48,7 @@ def _run_options(f: Callable[..., Any]) -> Callable[..., Any]:
         click.option("-h", "--hostname", help="Set container hostname"),
         click.option("--restart", default="no", show_default=True,
                      help="Restart policy: no, always, on-failure[:N], unless-stopped"),
-        click.option("--replace", is_flag=True, help="Replace a container with the same name"),
+        click.option("--replace", is_flag=True, help="Replace a container with the same name (and a leftover --cidfile)"),
         click.option("--cidfile", metavar="FILE", help="Write the container ID to the file"),
         click.option("--network", "--net", "network", default=None,
                      help="Network mode: slirp4netns[:OPTIONS] (default), pasta[:OPTIONS], none, host, "

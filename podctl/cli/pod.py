@@ -36,7 +36,7 @@ def pod() -> None:
 @click.option("--replace", is_flag=True, help="Replace a pod with the same name")
 @click.option("--start", is_flag=True,
               help="Start the pod once created (as `pod start` would), in the same process")  # fmt: skip
-@click.option("--pod-id-file", metavar="FILE", help="Write the pod ID to FILE")
+@click.option("--pod-id-file", metavar="FILE", help="Write the pod ID to FILE (it must not exist, unless --replace)")
 @click.option("--network", "--net", "network", default=None,
               help="Network mode: slirp4netns[:OPTIONS] (default), pasta[:OPTIONS], none, host, ns:PATH")  # fmt: skip
 @click.option("--add-host", multiple=True, metavar="HOST:IP", help="Add a custom host-to-IP mapping")

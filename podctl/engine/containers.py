@@ -260,7 +260,7 @@ def create(cfg: Config, opts: CreateOptions) -> ContainerRecord:
         if rec.state != State.CREATED:
             rec = db.update_container(cid, state=State.CREATED)
         if opts.cidfile:
-            _write_cidfile(opts.cidfile, cid)
+            _write_cidfile(opts.cidfile, cid, opts.replace)
     except BaseException:
         with contextlib.suppress(Exception), lc.locked(cfg, cid):
             lc.remove_locked(cfg, db, rec, volumes=True)
@@ -287,9 +287,11 @@ def _join_pod(db: StateDB, spec: ContainerSpec) -> tuple[ContainerSpec, str]:
     return spec.replace(**changes), pod.name
 
 
-def _write_cidfile(path: str, cid: str) -> None:
+def _write_cidfile(path: str, cid: str, replace: bool = False) -> None:
+    """Write CID to PATH, which must not exist (podman's rule), unless REPLACE (`--replace`):
+    then a leftover file is overwritten, so generated units need no `rm -f` before `run`."""
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if replace else os.O_EXCL), 0o644)
     except FileExistsError as e:
         raise AlreadyExists(f"container id file {path} exists: ensure another container is not "
                             "using it or delete it") from e  # fmt: skip

@@ -143,7 +143,11 @@ def create(cfg: Config, opts: PodCreateOptions) -> PodRecord:
             rootfs.prepare_dirs(ContainerPaths.of(cfg, iid))
             rec = podstate.update(db, pid, infra_id=iid)
         if opts.pod_id_file:
-            _write_id_file(opts.pod_id_file, pid)
+            _write_id_file(opts.pod_id_file, pid, opts.replace)
+        if opts.replace and opts.infra_conmon_pidfile:
+            # A leftover PID file names no process of this pod: `pod start` writes the infra's.
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(opts.infra_conmon_pidfile)
     except BaseException:
         with contextlib.suppress(Exception):
             _remove_pod(cfg, db, podstate.get(db, pid) or rec)
@@ -151,9 +155,11 @@ def create(cfg: Config, opts: PodCreateOptions) -> PodRecord:
     return rec
 
 
-def _write_id_file(path: str, pid: str) -> None:
+def _write_id_file(path: str, pid: str, replace: bool = False) -> None:
+    """Write PID to PATH, which must not exist (podman's rule), unless REPLACE (`--replace`):
+    then a leftover file is overwritten, so generated units need no `rm -f` before it."""
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if replace else os.O_EXCL), 0o644)
     except FileExistsError as e:
         raise AlreadyExists(f"pod id file {path} exists: ensure another pod is not using it or delete it") from e
     except OSError as e:

@@ -74,6 +74,10 @@ class Flavor:
     # of podman's unit start) instead of podman's `pod create` in ExecStartPre then `pod start`.
     # Off: the units keep podman's structure, which users and issue 7 expect.
     pod_create_start: bool = False
+    # `run --replace --cidfile` and `pod create --replace --pod-id-file` replace a leftover ID
+    # file (and pod create a leftover --infra-conmon-pidfile): the units need no
+    # `ExecStartPre=/bin/rm -f` first, one process less on every start.
+    replace_id_files: bool = True
 
 
 PODCTL = Flavor()
@@ -89,6 +93,7 @@ PODMAN = Flavor(
     restart_sec=False,
     run_root_from_flags=False,
     stop_post_guard=False,
+    replace_id_files=False,
 )
 
 
@@ -518,7 +523,7 @@ def _new_container(
         ]
     ctx.update(
         run_root=_run_root_of(root, f.run_root) if f.run_root_from_flags else f.run_root,
-        exec_start_pre=[f"/bin/rm \\\n\t-f {CIDFILE}"],
+        exec_start_pre=[] if has_name and f.replace_id_files else [f"/bin/rm \\\n\t-f {CIDFILE}"],
         exec_start=format_command(escaped, wrap=True, escaped=True),
         exec_stop=stop,
         exec_stop_post=stop_post,
@@ -603,6 +608,7 @@ def pod_units(req: PodRequest, opts: GenerateOptions) -> list[GeneratedUnit]:
                     args, parsed.flag_count, {"--replace=false"}
                 )
             args.append("--replace")
+        replacing = parsed.given("--name") or _truthy(parsed.last("--replace"))
         start = ["--start"] if f.pod_create_start else []
         words = [
             escape_exec_arg(w)
@@ -612,9 +618,11 @@ def pod_units(req: PodRequest, opts: GenerateOptions) -> list[GeneratedUnit]:
         words += [escape_exec_arg(a) for a in args]
         create = format_command(words, wrap=True, escaped=True)
         prefix = _prefix(exe, root)
-        rm_files = f"/bin/rm \\\n\t-f {pid_file} {pod_id_file}"
+        rm_files = [f"/bin/rm \\\n\t-f {pid_file} {pod_id_file}"]
+        if replacing and f.replace_id_files:
+            rm_files = []
         ctx.update(
-            exec_start_pre=[rm_files] if start else [rm_files, create],
+            exec_start_pre=rm_files if start else [*rm_files, create],
             exec_start=create if start else f"{prefix} pod start \\\n\t--pod-id-file {pod_id_file}",
             exec_stop=f"{prefix} pod stop \\\n\t--ignore \\\n\t--pod-id-file {pod_id_file}  \\\n\t-t {stop_timeout}",
             exec_stop_post=[

@@ -106,6 +106,16 @@ def test_stop_kill_rm_rename_cp(podctl: Podctl, registry: str, hostdir: Path) ->
     assert podctl.ok("ps", "-a", "-q", "--filter", "label=app=y") == new[:12] + "\n"
     assert podctl.ok("ps", "-a", "-q", "--filter", "label=app=x") == ""
     assert podctl.ok("ps", "-a", "--filter", "status=created", "--format", "{{.Names}}") == "cee\n"
+    # An existing --cidfile is an error (podman's rule) and creates nothing; with --replace a
+    # leftover one is overwritten (what generated units rely on instead of `rm -f` first).
+    podctl.user.run(["sh", "-c", f"echo stale > {cidfile}"], check=True)
+    taken = podctl.run("create", "--name", "cee2", "--cidfile", str(cidfile), BUSYBOX, "true")
+    assert taken.returncode == 125 and f"container id file {cidfile} exists" in taken.stderr
+    assert podctl.ok("ps", "-a", "--format", "{{.Names}}") == "cee\n"
+    assert cidfile.read_text() == "stale\n"
+    new = podctl.ok("create", "--replace", "--name", "cee", "-l", "app=y", "--cidfile", str(cidfile),
+                    BUSYBOX, "true").strip()  # fmt: skip
+    assert cidfile.read_text() == new
     # start --attach streams the output and exits with the container's code
     podctl.ok("create", "--name", "att", BUSYBOX, "sh", "-c", "echo attached; exit 6")
     p = podctl.run("start", "-a", "att")

@@ -230,6 +230,16 @@ def _exit_policy_and_id_files(podctl: Podctl, d: Path) -> None:
     assert podctl.ok("pod", "rm", "--pod-id-file", str(idfile)).strip() == pod_id
     assert podctl.run("pod", "rm", "--ignore", "--pod-id-file", str(idfile)).returncode == 0
     assert_nothing_left(podctl)
+    # --replace: leftover ID and PID files (a crash, a killed unit) are replaced, not an error.
+    podctl.user.run(["sh", "-c", f"echo stale > {idfile}; echo 99999999 > {conmon_pid}"], check=True)
+    pod_id = podctl.ok("pod", "create", "--name", "job", "--replace", "--pod-id-file", str(idfile),
+                       "--infra-conmon-pidfile", str(conmon_pid)).strip()  # fmt: skip
+    assert idfile.read_text() == pod_id and not conmon_pid.exists()
+    podctl.ok("pod", "start", "--pod-id-file", str(idfile))
+    infra = podctl.json("pod", "inspect", "job")["InfraContainerID"]
+    assert int(conmon_pid.read_text()) == podctl.json("inspect", infra)[0]["State"]["ConmonPid"] > 0
+    podctl.ok("pod", "rm", "-f", "--pod-id-file", str(idfile))
+    assert_nothing_left(podctl)
 
 
 def test_pod_create_start(podctl: Podctl, registry: str) -> None:

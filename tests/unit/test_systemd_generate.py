@@ -170,6 +170,16 @@ def test_podctl_new_container() -> None:
     assert u.lookup("Service", "Restart") == "always"
     assert u.lookup("Service", "Type") == "notify" and u.lookup("Service", "KillMode") == "mixed"
     assert u.lookup("Unit", "RequiresMountsFor") == "/run/user/1001/pr"
+    # `run --replace` overwrites a leftover ID file: no `rm -f` before it.
+    assert u.lookup_all("Service", "ExecStartPre") == []
+
+
+def test_podctl_new_container_without_a_name_removes_the_id_file_first() -> None:
+    """Without --name there is no --replace, and `run --cidfile` refuses an existing file."""
+    req = replace(C3, create_command=("podctl", "run", "-d", IMAGE, "top"), name="eager_pare")
+    u = UnitFile.parse(gen.container_unit(req, replace(PODCTL, new=True)).text)
+    assert "--replace" not in (u.lookup_args("Service", "ExecStart") or [])
+    assert [v.split() for v in u.lookup_all("Service", "ExecStartPre")] == [["/bin/rm", "-f", "%t/%n.ctr-id"]]
 
 
 def test_podctl_existing_container() -> None:
@@ -226,12 +236,16 @@ def test_podctl_pod_new() -> None:
     assert "pod-sdref-p1.service" in web.lookup_strv("Unit", "After")
     args = web.lookup_args("Service", "ExecStart") or []
     assert "--pod" not in args and args[args.index("--pod-id-file") + 1] == "%t/pod-sdref-p1.pod-id"
-    # podman's structure: `pod create` in ExecStartPre (after removing stale files), then
-    # `pod start` in ExecStart.
+    # podman's structure: `pod create` in ExecStartPre, then `pod start` in ExecStart. No
+    # `rm -f` of stale ID files first: `pod create --replace` replaces them (podman's unit
+    # has the rm), nor in the members' units (`run --replace --cidfile`).
     pre = [v.split() for v in pod_u.lookup_all("Service", "ExecStartPre")]
-    assert pre[0] == ["/bin/rm", "-f", "%t/pod-sdref-p1.pid", "%t/pod-sdref-p1.pod-id"]
-    assert pre[1][1:4] == ["pod", "create", "--infra-conmon-pidfile"] and "--start" not in pre[1]
+    assert len(pre) == 1 and "--replace" in pre[0]
+    assert pre[0][1:4] == ["pod", "create", "--infra-conmon-pidfile"] and "--start" not in pre[0]
     assert (pod_u.lookup_args("Service", "ExecStart") or [])[1:3] == ["pod", "start"]
+    for member in (side, web):
+        assert member.lookup_all("Service", "ExecStartPre") == []
+        assert "--replace" in (member.lookup_args("Service", "ExecStart") or [])
 
 
 def test_podctl_pod_new_from_a_pod_created_with_start() -> None:
@@ -244,7 +258,7 @@ def test_podctl_pod_new_from_a_pod_created_with_start() -> None:
                                        "sdref-p1", "-p", "18080:80"))  # fmt: skip
     for flavor in (PODCTL, PODMAN):
         pod_u = UnitFile.parse(gen.pod_units(pod, replace(flavor, new=True, use_name=True))[0].text)
-        create = pod_u.lookup_all("Service", "ExecStartPre")[1].split()
+        create = pod_u.lookup_all("Service", "ExecStartPre")[-1].split()
         assert "--start" not in create and create.count("--replace") == 1
         assert create[create.index("--name") + 1] == "sdref-p1"
         assert (pod_u.lookup_args("Service", "ExecStart") or [])[1:3] == ["pod", "start"]
