@@ -16,7 +16,6 @@ from pathlib import Path
 
 from podctl.errors import RuntimeFailed, StoreError
 from podctl.log import log
-from podctl.rootless import kernel
 from podctl.runtime.paths import ContainerPaths
 
 
@@ -82,6 +81,8 @@ def mount(paths: ContainerPaths, layers: Sequence[Path], preferred: str = "", *,
     for drv in order:
         try:
             if drv == Driver.OVERLAY:
+                from podctl.rootless import kernel  # ctypes: not for `pod create`'s prepare_dirs
+
                 opts = _overlay_options(layers, paths, ",userxattr")
                 kernel.mount("overlay", str(paths.merged), "overlay", 0, opts)
             elif drv == Driver.FUSE:
@@ -110,6 +111,8 @@ def umount(paths: ContainerPaths, driver: str = "") -> None:
 def umount_path(path: Path) -> None:
     if not is_mounted(path):
         return
+    from podctl.rootless import kernel
+
     try:
         kernel.umount(str(path), kernel.MNT_DETACH)
     except OSError as e:

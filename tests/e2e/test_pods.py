@@ -100,7 +100,9 @@ def test_pod_shares_loopback_hostname_hosts_and_published_port(podctl: Podctl, r
 
 def test_two_pods_and_a_taken_port(podctl: Podctl, registry: str) -> None:
     p1, p2 = free_port(), free_port()
+    podctl.root.chmod(0o755)
     podctl.ok("pod", "create", "--name", "a", "-p", f"{p1}:80")
+    assert podctl.root.stat().st_mode & 0o777 == 0o700  # tightened, as by any command
     podctl.ok("pod", "create", "--name", "b", "-p", f"{p2}:80")
     podctl.ok("run", "-d", "--pod", "a", *HTTPD)
     podctl.ok("run", "-d", "--pod", "b", *HTTPD)
