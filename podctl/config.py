@@ -182,6 +182,17 @@ class Config:
         return tuple(c.upper().removeprefix("CAP_") for c in caps) if caps else DEFAULT_CAPABILITIES
 
     @property
+    def rootless_network_cmd(self) -> str:
+        """The network of a container or pod without --network: containers.conf [network]
+        default_rootless_network_cmd (podman >= 4.7's key), slirp4netns unless it says pasta."""
+        value = self.section("network").get("default_rootless_network_cmd", "slirp4netns")
+        if value not in ("slirp4netns", "pasta"):
+            where = ", ".join(str(f) for f in self.files) or "containers.conf"
+            raise InvalidConfig(f"{where}: [network] default_rootless_network_cmd = {value!r}: "
+                                "must be \"slirp4netns\" or \"pasta\"")  # fmt: skip
+        return str(value)
+
+    @property
     def runtime_name(self) -> str | None:
         """--runtime, else containers.conf [engine] runtime; None means pick automatically."""
         return self.runtime or self.section("engine").get("runtime") or None

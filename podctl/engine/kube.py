@@ -176,7 +176,7 @@ def _pull(cfg: Config, plan: KubePlan) -> dict[str, str]:
     return users
 
 
-def _pod_spec(pod: KubePod, opts: PlayOptions) -> PodSpec:
+def _pod_spec(pod: KubePod, opts: PlayOptions, default_network: str = "slirp4netns") -> PodSpec:
     import json
 
     from podctl.kube.model import Role
@@ -193,8 +193,8 @@ def _pod_spec(pod: KubePod, opts: PlayOptions) -> PodSpec:
         "dns_servers": pod.dns_servers, "dns_search": pod.dns_search,
         "dns_options": pod.dns_options, "containers": (),
     }  # fmt: skip
-    if opts.network and pod.spec.network != "host":
-        changes["network"] = opts.network
+    if pod.spec.network != "host":  # hostNetwork: true wins, as in podman
+        changes["network"] = opts.network or default_network
     if changes.get("network", pod.spec.network) == "host":
         # No network namespace to share: each member uses the host's network itself.
         changes["share"] = tuple(s for s in pod.spec.share if s != "net")
@@ -271,7 +271,7 @@ def _play_pod(cfg: Config, db: StateDB, plan: KubePlan, pod: KubePod, opts: Play
 
     kv.create_host_paths(pod)
     refs = {c.name: _field_refs(c) for c in pod.containers}
-    pspec = _pod_spec(pod, opts)
+    pspec = _pod_spec(pod, opts, cfg.rootless_network_cmd)
     rec = pods.create(cfg, pods.PodCreateOptions(spec=pspec))
     made.pods.append(rec.id)
     if plan.runtime_fields():

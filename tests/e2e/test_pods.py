@@ -310,3 +310,42 @@ def test_killed_podctl_leaves_nothing(podctl: Podctl, registry: str) -> None:
     podctl.ok("pod", "rm", "-a", "-f")
     podctl.ok("rm", "-a", "-f")
     assert_nothing_left(podctl)
+
+
+def test_containers_conf_pasta_for_pods_and_kube(podctl: Podctl, registry: str) -> None:
+    """containers.conf [network] default_rootless_network_cmd = "pasta" (podman >= 4.7's key):
+    pods made without --network, by `pod create` or `kube play`, get pasta as their one network
+    helper and serve their published ports; --network still wins; a bad value is an error naming
+    the file and the key, and creates nothing."""
+    from kube_helpers import httpd_pod
+
+    conf = podctl.root / "containers.conf"  # removed with the storage root
+    conf.write_text('[network]\ndefault_rootless_network_cmd = "pasta"\n')
+    conf.chmod(0o644)
+    env = {"CONTAINERS_CONF": str(conf)}
+    p1, p2 = free_port(), free_port()
+    podctl.ok("pod", "create", "--name", "pp", "-p", f"127.0.0.1:{p1}:80", env=env)
+    podctl.ok("run", "-d", "--pod", "pp", *HTTPD, env=env)
+    assert "hello" in http_get(p1)
+    net_helpers = [c for c in helpers_of(podctl) if "conmon" not in c]
+    assert len(net_helpers) == 1 and "pasta" in net_helpers[0], net_helpers
+    podctl.ok("kube", "play", httpd_pod(podctl, "kp", p2), env=env)
+    assert "hello" in http_get(p2)
+    net_helpers = [c for c in helpers_of(podctl) if "conmon" not in c]
+    assert len(net_helpers) == 2 and all("pasta" in c for c in net_helpers), net_helpers
+    podctl.ok("kube", "down", httpd_pod(podctl, "kp", p2), env=env)
+    podctl.ok("pod", "rm", "-f", "pp", env=env)
+    # --network on the command line wins over the file.
+    podctl.ok("pod", "create", "--name", "ps", "--network", "slirp4netns", "-p", f"127.0.0.1:{p1}:80", env=env)
+    podctl.ok("run", "-d", "--pod", "ps", *HTTPD, env=env)
+    assert "hello" in http_get(p1)
+    assert any("slirp4netns" in c for c in helpers_of(podctl))
+    podctl.ok("pod", "rm", "-f", "ps", env=env)
+    assert_nothing_left(podctl)
+    conf.write_text('[network]\ndefault_rootless_network_cmd = "slirp"\n')
+    bad = podctl.run("pod", "create", "--name", "bad", env=env)
+    assert bad.returncode == 125
+    assert f"{conf}: [network] default_rootless_network_cmd = 'slirp': must be" in bad.stderr
+    bad = podctl.run("run", "--rm", BUSYBOX, "true", env=env)
+    assert bad.returncode == 125 and "default_rootless_network_cmd" in bad.stderr
+    assert_nothing_left(podctl)

@@ -45,6 +45,18 @@ def test_later_files_override_earlier(monkeypatch: pytest.MonkeyPatch, tmp_path:
     assert cfg.helper_paths("conmon_path") == ["/x"]
 
 
+def test_rootless_network_cmd(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    conf = tmp_path / "c.conf"
+    monkeypatch.setenv("CONTAINERS_CONF", str(conf))
+    conf.write_text('[engine]\nruntime = "crun"\n')
+    assert config.load().rootless_network_cmd == "slirp4netns"
+    conf.write_text('[network]\ndefault_rootless_network_cmd = "pasta"\n')
+    assert config.load().rootless_network_cmd == "pasta"
+    conf.write_text('[network]\ndefault_rootless_network_cmd = "slirp"\n')
+    with pytest.raises(InvalidConfig, match=rf"{conf}: \[network\] default_rootless_network_cmd = 'slirp': must be"):
+        _ = config.load().rootless_network_cmd
+
+
 def test_bad_toml_names_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     bad = tmp_path / "bad.conf"
     bad.write_text("[engine\nruntime=")

@@ -88,7 +88,7 @@ def _size(value: str | None, flag: str) -> int | None:
         raise InvalidSpec(f"{flag} {value}: expected a size like 512m") from e
 
 
-def build_spec(image: str, command: Sequence[str], kw: dict[str, Any]) -> Any:
+def build_spec(image: str, command: Sequence[str], kw: dict[str, Any], default_network: str = "slirp4netns") -> Any:
     from podctl.spec import (
         ContainerSpec,
         SdNotify,
@@ -112,7 +112,7 @@ def build_spec(image: str, command: Sequence[str], kw: dict[str, Any]) -> Any:
     mounts += [parse_tmpfs(t) for t in kw["tmpfs"]]
     from podctl import net
 
-    network = kw["network"] or "slirp4netns"
+    network = kw["network"] or default_network
     net.parse_network(network)
     ports = tuple(net.parse_publish_list(kw["publish"]))
     pod = kw["pod"]
@@ -188,8 +188,8 @@ def _new_pod(cfg: Any, spec: Any) -> Any:
 def create(g: Globals, *, image: str, command: tuple[str, ...], **kw: Any) -> None:
     from podctl.engine import containers as engine
 
-    spec = build_spec(image, command, kw)
     cfg = g.config()
+    spec = build_spec(image, command, kw, cfg.rootless_network_cmd)
     spec = _new_pod(cfg, spec)
     rec = engine.create(
         cfg, engine.CreateOptions(spec, replace=kw["replace"], cidfile=kw["cidfile"])
@@ -200,8 +200,8 @@ def create(g: Globals, *, image: str, command: tuple[str, ...], **kw: Any) -> No
 def run(g: Globals, *, image: str, command: tuple[str, ...], detach: bool, **kw: Any) -> None:
     from podctl.engine import containers as engine
 
-    spec = build_spec(image, command, kw)
     cfg = g.config()
+    spec = build_spec(image, command, kw, cfg.rootless_network_cmd)
     spec = _new_pod(cfg, spec)
     opts = engine.RunOptions(
         engine.CreateOptions(spec, replace=kw["replace"], cidfile=kw["cidfile"]), detach=detach

@@ -82,7 +82,7 @@ def create(g: Globals, *, name_arg: str | None, name: str | None, publish: tuple
     ports = tuple(net.parse_publish_list(publish))
     spec = PodSpec(
         name=pname, hostname=hostname, labels=kv_pairs(labels, "--label"), ports=ports,
-        network=network or "slirp4netns", share=share_list(share), infra=infra,
+        network=network or cfg.rootless_network_cmd, share=share_list(share), infra=infra,
         exit_policy=ExitPolicy(exit_policy), add_hosts=add_host, dns_servers=dns,
         dns_search=dns_search, dns_options=dns_option,
         volumes=tuple(parse_volume(v) for v in volumes),
