@@ -75,6 +75,13 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         help=f"podctl's OCI runtime (default {RUNTIME}, as podman's); 'default' lets podctl pick "
         "its own (crun where it runs); podman always gets runc (its crun cannot run on hybrid cgroups)",
     )
+    ap.add_argument(
+        "--podctl-network",
+        choices=("slirp4netns", "pasta"),
+        default="slirp4netns",
+        help="podctl's default rootless network, set in its private containers.conf "
+        "([network] default_rootless_network_cmd); podman 4.3.1 always uses slirp4netns + rootlessport",
+    )
     ap.add_argument("--strict", action="store_true", help="exit 1 when podctl fails a scenario")
     ns = ap.parse_args(argv)
     if ns.runs < 1:
@@ -127,8 +134,8 @@ def header(ctx: Ctx, ns: argparse.Namespace) -> dict[str, object]:
                    f"{ctx.top}; podman 4.3.1 rootless mounts kernel overlay natively here "
                    "(userxattr in its user namespace, no fuse-overlayfs), as podctl does",
         "network": "--network none for run/ps/disk/monitor; default rootless network "
-                   "(slirp4netns; podman publishes ports with rootlessport) for "
-                   "pod/kube/throughput/systemd",
+                   f"({'slirp4netns for both' if ns.podctl_network == 'slirp4netns' else 'podctl: pasta (containers.conf), podman: slirp4netns'}; "
+                   "podman publishes ports with rootlessport) for pod/kube/throughput/systemd",
         "cgroup manager": "cgroupfs (podman; hybrid cgroups, no systemd as PID 1)",
         "registry": f"{ctx.registry} (plain HTTP; podman via a private registries.conf)",
         "peak RSS": f"ru_maxrss read through {wrapper()[0]} (a small process that forks the "
@@ -192,7 +199,8 @@ def make_ctx(ns: argparse.Namespace, user: User, top: Path, log: Callable[[str],
         raise SystemExit("podctl is not installed (pip install -e . in a venv, or --podctl PATH)")
     tools: dict[str, Tool] = {
         PODCTL: make_tool(PODCTL, podctl_bin, user, top, tag, ns.registry,
-                          None if ns.podctl_runtime == "default" else ns.podctl_runtime),
+                          None if ns.podctl_runtime == "default" else ns.podctl_runtime,
+                          network=ns.podctl_network),  # fmt: skip
     }
     podman_bin = None if ns.no_podman else find_podman(ns.podman)
     if podman_bin:

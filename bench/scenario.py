@@ -157,7 +157,8 @@ def proc_name(pid: int) -> str:
 
 
 def is_net_helper(name: str) -> bool:
-    return name in NET_HELPERS or name.startswith("podctl.net.")
+    # Debian's pasta re-executes itself as passt.avx2 where the CPU has AVX2: that is its name.
+    return name in NET_HELPERS or name.removesuffix(".avx2") in NET_HELPERS or name.startswith("podctl.net.")
 
 
 @dataclass(frozen=True)
@@ -169,7 +170,10 @@ class Helpers:
     @classmethod
     def since(cls, before: set[int], tool: Tool) -> Helpers:
         new = descendants() - before - pause_pids(tool)
-        procs = {p: (proc_name(p), rss_mib(p)) for p in host_processes(new)}
+        # Outside containers: in the bench's PID namespace, and network helpers wherever they
+        # are (pasta sandboxes itself in a PID namespace of its own).
+        outside = set(host_processes(new)) | {p for p in new if is_net_helper(comm(p))}
+        procs = {p: (proc_name(p), rss_mib(p)) for p in outside}
         return cls({p: v for p, v in procs.items() if v[0] != "catatonit" and v[1] > 0})
 
     def rss(self, net: bool = False) -> float:

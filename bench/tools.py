@@ -142,7 +142,7 @@ def find_podman(explicit: str | None) -> str | None:
 
 
 def make_tool(name: str, binary: str, user: User, top: Path, tag: str, registry: str,
-              runtime: str | None = RUNTIME) -> Tool:  # fmt: skip
+              runtime: str | None = RUNTIME, network: str = "slirp4netns") -> Tool:  # fmt: skip
     """A tool with private dirs: top/NAME holds storage and config; a short runroot in /run/user."""
     base = user.mkdir(top / name)
     user.mkdir(base / "root")
@@ -156,6 +156,11 @@ def make_tool(name: str, binary: str, user: User, top: Path, tag: str, registry:
         *([f'runtime = "{runtime}"'] if runtime else []),
         'cgroup_manager = "cgroupfs"',
         'events_logger = "file"',
+        *(
+            ["", "[network]", f'default_rootless_network_cmd = "{network}"']
+            if network != "slirp4netns"
+            else []
+        ),
     ]
     if name == PODMAN:
         conf += [f'tmp_dir = "{runroot}/tmp"', f'volume_path = "{base}/root/volumes"']

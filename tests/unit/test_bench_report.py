@@ -14,7 +14,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from bench import cli  # noqa: E402
 from bench.proc import CommandFailed, User, timed  # noqa: E402
 from bench.report import ScenarioResult, exit_code, render, short, to_json  # noqa: E402
-from bench.scenario import Ctx, ToolFailed, Unavailable, disk_usage  # noqa: E402
+from bench.scenario import Ctx, ToolFailed, Unavailable, disk_usage, is_net_helper  # noqa: E402
 from bench.stats import PODCTL, PODMAN, Target  # noqa: E402
 from bench.tools import registries_conf  # noqa: E402
 
@@ -97,6 +97,10 @@ def test_parse_arguments() -> None:
         cli.parse(["--only", "nope"])
     with pytest.raises(SystemExit):
         cli.parse(["--runs", "0"])
+    assert cli.parse([]).podctl_network == "slirp4netns"
+    assert cli.parse(["--podctl-network", "pasta"]).podctl_network == "pasta"
+    with pytest.raises(SystemExit):
+        cli.parse(["--podctl-network", "bridge"])
     names = [s[0] for s in cli.SCENARIOS]
     for wanted in ("startup", "run", "ps", "pull", "pod", "kube", "throughput", "systemd",
                    "disk", "monitor"):  # fmt: skip
@@ -246,3 +250,10 @@ def test_oci_archive_keeps_only_the_tagged_manifest(tmp_path: Path) -> None:
     assert spec.total_mib == 100
     assert spec.ref("r:5000") == "r:5000/bench/big:l5x20m-s8"
     assert spec.ref("r:5000", extra=True).endswith("-plus")
+
+
+def test_network_helpers_by_name() -> None:
+    for name in ("slirp4netns", "rootlessport", "pasta", "passt.avx2", "pasta.avx2", "podctl.net.portfwd"):
+        assert is_net_helper(name), name
+    for name in ("conmon", "catatonit", "python3", "podctl"):
+        assert not is_net_helper(name), name
