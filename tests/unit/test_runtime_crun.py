@@ -103,7 +103,7 @@ def test_bpf_key_changes_with_every_input(tmp_path: Path, monkeypatch: pytest.Mo
     assert crun.bpf_key('{"x":1}', exe, cache) != base
     exe2 = fake_crun(tmp_path / "c", "crun version 1.9")  # another binary, another version text
     assert crun.bpf_key("{}", exe2, cache) != base
-    monkeypatch.setattr(crun, "libseccomp_version", lambda: "9.9.9 other")
+    monkeypatch.setattr(crun, "libseccomp_version", lambda cache_dir=None: "9.9.9 other")
     assert crun.bpf_key("{}", exe, cache) != base
     monkeypatch.undo()
 
@@ -112,6 +112,36 @@ def test_bpf_key_changes_with_every_input(tmp_path: Path, monkeypatch: pytest.Mo
 
     monkeypatch.setattr(crun.os, "uname", lambda: U)
     assert crun.bpf_key("{}", exe, cache) != base
+
+
+def test_libseccomp_version_is_remembered_while_the_library_stays(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    """Loaded once, then read from the memo while libseccomp.so.2 names the same file; the
+    memo is dropped when the link's target changes (an upgrade)."""
+    import ctypes
+    import json
+
+    real = crun.libseccomp_version()
+    if real == "none":
+        pytest.fail("libseccomp.so.2 cannot be loaded: apt-get install libseccomp2")
+    assert crun.libseccomp_version(tmp_path) == real
+    memo = json.loads((tmp_path / "libseccomp-version.json").read_text())
+    assert memo["link"].endswith("/libseccomp.so.2") and memo["value"] == real
+
+    def no_load(*a: object, **k: object) -> None:
+        raise AssertionError("libseccomp loaded again")
+
+    monkeypatch.setattr(ctypes, "CDLL", no_load)
+    assert crun.libseccomp_version(tmp_path) == real  # from the memo
+    # Another library behind the link: the memo no longer matches, the library is loaded.
+    fake = tmp_path / "libseccomp.so.2"
+    fake.write_text("x")
+    memo["link"], memo["target"] = str(fake), crun._identity(str(fake))
+    (tmp_path / "libseccomp-version.json").write_text(json.dumps(memo))
+    assert crun.libseccomp_version(tmp_path) == real
+    fake.write_text("upgraded")
+    with pytest.raises(AssertionError, match="loaded again"):
+        crun.libseccomp_version(tmp_path)
 
 
 def test_bad_cached_filter_is_dropped(tmp_path: Path) -> None:
