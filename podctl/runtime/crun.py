@@ -125,6 +125,9 @@ def crun_version(crun: str, cache_dir: Path) -> str:
     return out
 
 
+_SONAME = "libseccomp.so.2"
+
+
 def libseccomp_version(cache_dir: Path | None = None) -> str:
     """libseccomp's version and the identity of the library file this process loads (the one
     crun links: same dynamic linker, same search path).
@@ -162,9 +165,6 @@ def libseccomp_version(cache_dir: Path | None = None) -> str:
             tmp.write_text(json.dumps({"link": link, "target": _identity(link), "value": value}))
             os.replace(tmp, memo)
     return value
-
-
-_SONAME = "libseccomp.so.2"
 
 
 def _sha256() -> Any:
