@@ -386,6 +386,10 @@ def systemd_units(ctx: Ctx, res: ScenarioResult) -> None:
             for f in files:
                 systemctl(ctx, "stop", f.name)
                 f.unlink(missing_ok=True)
+                # The units' ID files (%t/NAME.ctr-id, .pod-id, .pid): podman 4.3.1's rm leaves
+                # its --cidfile behind.
+                for suffix in (".ctr-id", ".pod-id", ".pid"):
+                    (ctx.user.runtime_dir / f"{f.name}{suffix}").unlink(missing_ok=True)
             systemctl(ctx, "reset-failed", *[f.name for f in files])
         if units:
             systemctl(ctx, "daemon-reload")

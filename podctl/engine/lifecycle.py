@@ -713,14 +713,18 @@ def remove_locked(cfg: Config, db: StateDB, rec: ContainerRecord, *, volumes: bo
 
 def _remove_cidfile(rec: ContainerRecord) -> None:
     """The --cidfile of `create`/`run` goes with its container (podman >= 4.4 does so too):
-    a unit's ExecStopPost then finds nothing to remove without starting podctl. Only while the
-    file still names this container: a new container may have taken the path."""
-    path = rec.extra.get("cidfile")
+    a unit's ExecStopPost then finds nothing to remove without starting podctl."""
+    remove_id_file(rec.extra.get("cidfile"), rec.id)
+
+
+def remove_id_file(path: object, ident: str) -> None:
+    """Remove the ID file PATH (a --cidfile, a --pod-id-file) only while it still names IDENT:
+    a new container or pod may have taken the path."""
     if not isinstance(path, str) or not path:
         return
     try:
         with open(path) as f:
-            if f.read(200).strip() != rec.id:
+            if f.read(200).strip() != ident:
                 return
         os.unlink(path)
     except OSError:

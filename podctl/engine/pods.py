@@ -418,6 +418,9 @@ def _remove_pod(cfg: Config, db: StateDB, pod: PodRecord, *, force: bool = True,
             lc.remove_locked(cfg, db, current, volumes=True)
     podstate.remove(db, pod.id)
     lc.drop_lock(cfg, f"pod-{pod.id}")
+    # The --pod-id-file goes with its pod, as a --cidfile with its container (podman >= 4.4
+    # removes both): a pod unit leaves nothing in %t.
+    lc.remove_id_file(pod.extra.get("pod_id_file"), pod.id)
 
 
 def _kill_all(cfg: Config, db: StateDB, recs: Sequence[ContainerRecord]) -> None:

@@ -230,6 +230,7 @@ def _exit_policy_and_id_files(podctl: Podctl, d: Path) -> None:
         assert time.monotonic() < deadline, helpers_of(podctl)
         time.sleep(0.1)
     assert podctl.ok("pod", "rm", "--pod-id-file", str(idfile)).strip() == pod_id
+    assert not idfile.exists()  # the ID file goes with its pod (podman >= 4.4)
     assert podctl.run("pod", "rm", "--ignore", "--pod-id-file", str(idfile)).returncode == 0
     assert_nothing_left(podctl)
     # --replace: leftover ID and PID files (a crash, a killed unit) are replaced, not an error.
@@ -241,6 +242,12 @@ def _exit_policy_and_id_files(podctl: Podctl, d: Path) -> None:
     infra = podctl.json("pod", "inspect", "job")["InfraContainerID"]
     assert int(conmon_pid.read_text()) == podctl.json("inspect", infra)[0]["State"]["ConmonPid"] > 0
     podctl.ok("pod", "rm", "-f", "--pod-id-file", str(idfile))
+    assert not idfile.exists()
+    # A file that names another pod by now stays.
+    podctl.ok("pod", "create", "--name", "job", "--pod-id-file", str(idfile))
+    podctl.user.run(["sh", "-c", f"echo another > {idfile}"], check=True)
+    podctl.ok("pod", "rm", "job")
+    assert idfile.read_text() == "another\n"
     assert_nothing_left(podctl)
 
 
