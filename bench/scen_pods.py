@@ -386,10 +386,10 @@ def systemd_units(ctx: Ctx, res: ScenarioResult) -> None:
             for f in files:
                 systemctl(ctx, "stop", f.name)
                 f.unlink(missing_ok=True)
-                # The units' ID files (%t/NAME.ctr-id, .pod-id, .pid): podman 4.3.1's rm leaves
-                # its --cidfile behind.
-                for suffix in (".ctr-id", ".pod-id", ".pid"):
-                    (ctx.user.runtime_dir / f"{f.name}{suffix}").unlink(missing_ok=True)
+                # The units' ID files (%t/UNIT.service.ctr-id, %t/UNIT.pod-id, %t/UNIT.pid):
+                # podman 4.3.1's rm and pod rm leave them behind.
+                for leftover in (f"{f.name}.ctr-id", f"{f.stem}.pod-id", f"{f.stem}.pid"):
+                    (ctx.user.runtime_dir / leftover).unlink(missing_ok=True)
             systemctl(ctx, "reset-failed", *[f.name for f in files])
         if units:
             systemctl(ctx, "daemon-reload")
