@@ -53,6 +53,9 @@ def test_pod_unit_serves_and_stops_clean(podctl: Podctl, registry: str, pod_unit
         assert p.stdout.strip() in ("inactive", "failed"), (u, p.stdout)
     assert podctl.json("ps", "-a", "--format", "json") == []
     assert podctl.json("pod", "ps", "--format", "json") == []
+    # Nor the units' ID files in %t (they go with their container and pod).
+    rt = podctl.user.runtime_dir
+    assert [f.name for f in rt.iterdir() if pod in f.name and f.suffix in (".pod-id", ".ctr-id")] == []
     # No conmon, slirp4netns or port forwarder of this store is left.
     deadline = time.monotonic() + 5
     while (left := procs_mentioning(str(podctl.runroot), uid=podctl.user.uid)) and time.monotonic() < deadline:
