@@ -240,7 +240,6 @@ def prepare(cfg: Config, db: StateDB, rec: ContainerRecord) -> tuple[ContainerRe
 
 def prepare_config(cfg: Config, db: StateDB, rec: ContainerRecord) -> tuple[ContainerRecord, ContainerPaths, dict[str, Any]]:
     """`prepare`, also returning the config.json it wrote."""
-    from podctl.image.store import open_store
     from podctl.runtime import ocispec, rootfs
     from podctl.spec import SdNotify
 
@@ -255,6 +254,8 @@ def prepare_config(cfg: Config, db: StateDB, rec: ContainerRecord) -> tuple[Cont
     else:
         image = _images.get(rec.image_id)
         if image is None:
+            from podctl.image.store import open_store  # not for an infra container: no image
+
             store = open_store(cfg)
             try:
                 image = store.resolve(rec.image_id or rec.image)
