@@ -57,7 +57,9 @@ def run_direct(cfg: Config, db: StateDB, rec: ContainerRecord) -> int:
                 lc.remove_locked(cfg, db, rec, volumes=True)
             raise
 
-    import signal  # once runc runs: its import overlaps the container's start
+    # _signal, not signal: the wrapper module builds its enums (~2 ms of CPU, which runc's
+    # start on this machine's other core competes for); the C module has all this needs.
+    import _signal as signal
 
     def forward(sig: int, _frame: object) -> None:
         with contextlib.suppress(OSError):
