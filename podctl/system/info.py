@@ -73,6 +73,7 @@ def gather(cfg: Config) -> dict[str, Any]:
             "cgroupMode": cgroup_mode,
             "cgroupControllers": [],
             "rootless": uid != 0,
+            "rootlessNetworkCmd": cfg.rootless_network_cmd,  # podman 5's field
             "user": {"uid": uid, "gid": gid},
             "idMappings": {
                 "uidmap": _id_mappings(subid.SUBUID, uid),
