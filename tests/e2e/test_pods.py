@@ -330,6 +330,7 @@ def test_containers_conf_pasta_for_pods_and_kube(podctl: Podctl, registry: str) 
     conf.write_text('[network]\ndefault_rootless_network_cmd = "pasta"\n')
     conf.chmod(0o644)
     env = {"CONTAINERS_CONF": str(conf)}
+    assert podctl.ok("info", "--format", "{{.Host.RootlessNetworkCmd}}", env=env).strip() == "pasta"
     p1, p2 = free_port(), free_port()
     podctl.ok("pod", "create", "--name", "pp", "-p", f"127.0.0.1:{p1}:80", env=env)
     podctl.ok("run", "-d", "--pod", "pp", *HTTPD, env=env)
