@@ -260,7 +260,7 @@ def create(cfg: Config, opts: CreateOptions) -> ContainerRecord:
         if rec.state != State.CREATED:
             rec = db.update_container(cid, state=State.CREATED)
         if opts.cidfile:
-            _write_cidfile(opts.cidfile, cid, opts.replace)
+            lc.write_id_file(opts.cidfile, cid, kind="container", flag="--cidfile", replace=opts.replace)
     except BaseException:
         with contextlib.suppress(Exception), lc.locked(cfg, cid):
             lc.remove_locked(cfg, db, rec, volumes=True)
@@ -285,20 +285,6 @@ def _join_pod(db: StateDB, spec: ContainerSpec) -> tuple[ContainerSpec, str]:
     if shared:
         changes["mounts"] = (*spec.mounts, *shared)
     return spec.replace(**changes), pod.name
-
-
-def _write_cidfile(path: str, cid: str, replace: bool = False) -> None:
-    """Write CID to PATH, which must not exist (podman's rule), unless REPLACE (`--replace`):
-    then a leftover file is overwritten, so generated units need no `rm -f` before `run`."""
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if replace else os.O_EXCL), 0o644)
-    except FileExistsError as e:
-        raise AlreadyExists(f"container id file {path} exists: ensure another container is not "
-                            "using it or delete it") from e  # fmt: skip
-    except OSError as e:
-        raise InvalidSpec(f"--cidfile {path}: {e.strerror}") from e
-    with os.fdopen(fd, "w") as f:
-        f.write(cid)
 
 
 def start(cfg: Config, refs: Sequence[str], *, all_: bool = False) -> list[ItemReport]:

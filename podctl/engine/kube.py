@@ -176,7 +176,7 @@ def _pull(cfg: Config, plan: KubePlan) -> dict[str, str]:
     return users
 
 
-def _pod_spec(pod: KubePod, opts: PlayOptions, default_network: str = "slirp4netns") -> PodSpec:
+def _pod_spec(pod: KubePod, opts: PlayOptions, default_network: str) -> PodSpec:
     import json
 
     from podctl.kube.model import Role

@@ -18,7 +18,7 @@ from podctl.config import Config, ensure_private_dir
 
 # Re-exported: the verbs and pods call lc.empty_trash*, containers.py reads lc.TRASH.
 from podctl.engine.trash import TRASH, empty_trash, empty_trash_detached  # noqa: F401
-from podctl.errors import NotFound, PodctlError, StateError
+from podctl.errors import AlreadyExists, InvalidSpec, NotFound, PodctlError, StateError
 from podctl.runtime.paths import ContainerPaths, secure_join
 from podctl.state.containers import ContainerRecord, State, StateDB, VolumeRecord
 
@@ -716,6 +716,22 @@ def _remove_cidfile(rec: ContainerRecord) -> None:
     """The --cidfile of `create`/`run` goes with its container (podman >= 4.4 does so too):
     a unit's ExecStopPost then finds nothing to remove without starting podctl."""
     remove_id_file(rec.extra.get("cidfile"), rec.id)
+
+
+def write_id_file(path: str, ident: str, *, kind: str, flag: str, replace: bool = False) -> None:
+    """Write IDENT to the ID file PATH (FLAG: --cidfile, --pod-id-file), which must not exist
+    (podman's rule), unless REPLACE (`--replace`): then a leftover file is overwritten, so
+    generated units need no `rm -f` before them. KIND ("container", "pod") names the owner in
+    the error."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if replace else os.O_EXCL), 0o644)
+    except FileExistsError as e:
+        raise AlreadyExists(f"{kind} id file {path} exists: ensure another {kind} is not using it "
+                            "or delete it") from e  # fmt: skip
+    except OSError as e:
+        raise InvalidSpec(f"{flag} {path}: {e.strerror}") from e
+    with os.fdopen(fd, "w") as f:
+        f.write(ident)
 
 
 def remove_id_file(path: object, ident: str) -> None:

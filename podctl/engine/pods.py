@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Sequence
 
 from podctl import procs
-from podctl.config import Config
+from podctl.config import Config, ensure_private_dir
 from podctl.engine import lifecycle as lc
 from podctl.engine.containers import ItemReport, each_locked
 from podctl.errors import AlreadyExists, InvalidSpec, NotFound, PodctlError, StateError
@@ -99,8 +99,6 @@ def create(cfg: Config, opts: PodCreateOptions) -> PodRecord:
     directories it makes belong to the user, who is root inside it), so a new pod's `create`
     does not join it (the ExecStartPre of every pod unit: ctypes and setns, ~2 ms); `rm` joins it
     for --replace."""
-    from podctl.config import ensure_private_dir
-
     ensure_private_dir(cfg.root)  # as joining would: the store stays the user's alone
     from podctl import net
     from podctl.engine import network
@@ -149,7 +147,7 @@ def create(cfg: Config, opts: PodCreateOptions) -> PodRecord:
             rootfs.prepare_dirs(ContainerPaths.of(cfg, iid))
             rec = podstate.update(db, pid, infra_id=iid)
         if opts.pod_id_file:
-            _write_id_file(opts.pod_id_file, pid, opts.replace)
+            lc.write_id_file(opts.pod_id_file, pid, kind="pod", flag="--pod-id-file", replace=opts.replace)
         if opts.replace and opts.infra_conmon_pidfile:
             # A leftover PID file names no process of this pod: `pod start` writes the infra's.
             with contextlib.suppress(FileNotFoundError):
@@ -159,19 +157,6 @@ def create(cfg: Config, opts: PodCreateOptions) -> PodRecord:
             _remove_pod(cfg, db, podstate.get(db, pid) or rec)
         raise
     return rec
-
-
-def _write_id_file(path: str, pid: str, replace: bool = False) -> None:
-    """Write PID to PATH, which must not exist (podman's rule), unless REPLACE (`--replace`):
-    then a leftover file is overwritten, so generated units need no `rm -f` before it."""
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if replace else os.O_EXCL), 0o644)
-    except FileExistsError as e:
-        raise AlreadyExists(f"pod id file {path} exists: ensure another pod is not using it or delete it") from e
-    except OSError as e:
-        raise InvalidSpec(f"--pod-id-file {path}: {e.strerror}") from e
-    with os.fdopen(fd, "w") as f:
-        f.write(pid)
 
 
 # -- batch helper ----------------------------------------------------------------------------

@@ -118,11 +118,16 @@ def crun_version(crun: str, cache_dir: Path) -> str:
     from podctl import run as gateway
 
     out = gateway.run([crun, "--version"], timeout=10).stdout
-    tmp = cache_dir / f".crun-version.{os.getpid()}"
-    with contextlib.suppress(OSError):
-        tmp.write_text(json.dumps({ident: out}))
-        os.replace(tmp, memo)
+    _remember(memo, {ident: out})
     return out
+
+
+def _remember(memo: Path, data: dict[str, str]) -> None:
+    """Write a memo file whole (renamed into place) or not at all: a cache, never an error."""
+    tmp = memo.with_name(f".{memo.name}.{os.getpid()}")
+    with contextlib.suppress(OSError):
+        tmp.write_text(json.dumps(data))
+        os.replace(tmp, memo)
 
 
 _SONAME = "libseccomp.so.2"
@@ -161,9 +166,7 @@ def libseccomp_version(cache_dir: Path | None = None) -> str:
     if memo is not None and where:
         link = os.path.join(os.path.dirname(where.split(":", 1)[0]), _SONAME)
         with contextlib.suppress(OSError):
-            tmp = memo.with_name(f".{memo.name}.{os.getpid()}")
-            tmp.write_text(json.dumps({"link": link, "target": _identity(link), "value": value}))
-            os.replace(tmp, memo)
+            _remember(memo, {"link": link, "target": _identity(link), "value": value})
     return value
 
 

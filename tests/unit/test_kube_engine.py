@@ -189,7 +189,7 @@ def test_play_records_rebuild_the_yaml(tmp_path: Path) -> None:
     kv.create_pod_volumes(cfg, db, pod, created)
     assert created == ["p-conf"]
     opts = engine.PlayOptions(file="p.yaml")
-    pspec = engine._pod_spec(pod, opts)
+    pspec = engine._pod_spec(pod, opts, "slirp4netns")
     assert dict(pspec.labels)[engine.FILE_LABEL] == str(Path("p.yaml").absolute())
     resolved = plan.resolve_runtime("p", {"metadata.uid": "ID"}).pods[0]
     web = resolved.containers[1]

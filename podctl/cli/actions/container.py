@@ -88,7 +88,7 @@ def _size(value: str | None, flag: str) -> int | None:
         raise InvalidSpec(f"{flag} {value}: expected a size like 512m") from e
 
 
-def build_spec(image: str, command: Sequence[str], kw: dict[str, Any], default_network: str = "slirp4netns") -> Any:
+def build_spec(image: str, command: Sequence[str], kw: dict[str, Any], default_network: str) -> Any:
     from podctl.spec import (
         ContainerSpec,
         SdNotify,
