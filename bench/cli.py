@@ -77,10 +77,11 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     )
     ap.add_argument(
         "--podctl-network",
-        choices=("slirp4netns", "pasta"),
-        default="slirp4netns",
+        choices=("default", "slirp4netns", "pasta"),
+        default="default",
         help="podctl's default rootless network, set in its private containers.conf "
-        "([network] default_rootless_network_cmd); podman 4.3.1 always uses slirp4netns + rootlessport",
+        "([network] default_rootless_network_cmd); 'default' sets nothing (podctl's own default, "
+        "pasta); podman 4.3.1 always uses slirp4netns + rootlessport",
     )
     ap.add_argument("--strict", action="store_true", help="exit 1 when podctl fails a scenario")
     ns = ap.parse_args(argv)
@@ -134,8 +135,8 @@ def header(ctx: Ctx, ns: argparse.Namespace) -> dict[str, object]:
                    f"{ctx.top}; podman 4.3.1 rootless mounts kernel overlay natively here "
                    "(userxattr in its user namespace, no fuse-overlayfs), as podctl does",
         "network": "--network none for run/ps/disk/monitor; default rootless network "
-                   f"({'slirp4netns for both' if ns.podctl_network == 'slirp4netns' else 'podctl: pasta (containers.conf), podman: slirp4netns'}; "
-                   "podman publishes ports with rootlessport) for pod/kube/throughput/systemd",
+                   f"(podctl: {_podctl_network(ns)}; podman: slirp4netns, "
+                   "publishing ports with rootlessport) for pod/kube/throughput/systemd",
         "cgroup manager": "cgroupfs (podman; hybrid cgroups, no systemd as PID 1)",
         "registry": f"{ctx.registry} (plain HTTP; podman via a private registries.conf)",
         "peak RSS": f"ru_maxrss read through {wrapper()[0]} (a small process that forks the "
@@ -192,6 +193,13 @@ def pause_processes(ctx: Ctx) -> set[int]:
     return out
 
 
+def _podctl_network(ns: argparse.Namespace) -> str:
+    if ns.podctl_network == "default":
+        return "its default, pasta"
+    extra = ", publishing ports with its forwarder" if ns.podctl_network == "slirp4netns" else ""
+    return f"{ns.podctl_network} (containers.conf){extra}"
+
+
 def make_ctx(ns: argparse.Namespace, user: User, top: Path, log: Callable[[str], None]) -> Ctx:
     tag = top.name[-4:]
     podctl_bin = find_podctl(ns.podctl)
@@ -200,7 +208,7 @@ def make_ctx(ns: argparse.Namespace, user: User, top: Path, log: Callable[[str],
     tools: dict[str, Tool] = {
         PODCTL: make_tool(PODCTL, podctl_bin, user, top, tag, ns.registry,
                           None if ns.podctl_runtime == "default" else ns.podctl_runtime,
-                          network=ns.podctl_network),  # fmt: skip
+                          network=None if ns.podctl_network == "default" else ns.podctl_network),  # fmt: skip
     }
     podman_bin = None if ns.no_podman else find_podman(ns.podman)
     if podman_bin:

@@ -212,7 +212,8 @@ def throughput(ctx: Ctx, res: ScenarioResult) -> None:
         for tool in ctx.order():
             remove_all(tool)
     res.notes.append("one container per tool runs for the whole scenario; default rootless "
-                     "network (slirp4netns) with -p 127.0.0.1:H:8080")  # fmt: skip
+                     "network (podctl: pasta unless --podctl-network; podman: slirp4netns + rootlessport) "
+                     "with -p 127.0.0.1:H:8080")  # fmt: skip
     for name, procs in seen.items():
         res.notes.append(f"{name}: after the last transfer the container left {procs} on the host")
 

@@ -15,7 +15,8 @@ from bench.stats import PODCTL, PODMAN
 from bench.tools import NO_SUCH, Tool
 
 # Host processes that carry a container's or a pod's network (podman: slirp4netns and
-# rootlessport; pasta; podctl: slirp4netns and any `python -m podctl.net.*` helper).
+# rootlessport; pasta (passt.avx2); podctl: pasta, or slirp4netns, and any `python -m podctl.net.*`
+# helper).
 NET_HELPERS = ("slirp4netns", "rootlessport", "rootlessport-ch", "pasta", "passt")
 
 # PID 1 of a container ignores SIGTERM unless it handles it: this one stops at once, so that

@@ -142,7 +142,7 @@ def find_podman(explicit: str | None) -> str | None:
 
 
 def make_tool(name: str, binary: str, user: User, top: Path, tag: str, registry: str,
-              runtime: str | None = RUNTIME, network: str = "slirp4netns") -> Tool:  # fmt: skip
+              runtime: str | None = RUNTIME, network: str | None = None) -> Tool:  # fmt: skip
     """A tool with private dirs: top/NAME holds storage and config; a short runroot in /run/user."""
     base = user.mkdir(top / name)
     user.mkdir(base / "root")
@@ -158,7 +158,7 @@ def make_tool(name: str, binary: str, user: User, top: Path, tag: str, registry:
         'events_logger = "file"',
         *(
             ["", "[network]", f'default_rootless_network_cmd = "{network}"']
-            if network != "slirp4netns"
+            if network
             else []
         ),
     ]

@@ -184,8 +184,10 @@ class Config:
     @property
     def rootless_network_cmd(self) -> str:
         """The network of a container or pod without --network: containers.conf [network]
-        default_rootless_network_cmd (podman >= 4.7's key), slirp4netns unless it says pasta."""
-        value = self.section("network").get("default_rootless_network_cmd", "slirp4netns")
+        default_rootless_network_cmd (podman >= 4.7's key): pasta unless it says slirp4netns.
+        pasta is podman 5's default too: one process per pod for outbound traffic and published
+        ports, where slirp4netns needs a second one to forward ports fast (podctl.net)."""
+        value = self.section("network").get("default_rootless_network_cmd", "pasta")
         if value not in ("slirp4netns", "pasta"):
             where = ", ".join(str(f) for f in self.files) or "containers.conf"
             raise InvalidConfig(f"{where}: [network] default_rootless_network_cmd = {value!r}: "

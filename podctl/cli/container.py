@@ -51,8 +51,8 @@ def _run_options(f: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--replace", is_flag=True, help="Replace a container with the same name (and a leftover --cidfile)"),
         click.option("--cidfile", metavar="FILE", help="Write the container ID to the file"),
         click.option("--network", "--net", "network", default=None,
-                     help="Network mode: slirp4netns[:OPTIONS] (default, unless containers.conf's [network] "
-                          "default_rootless_network_cmd says pasta), pasta[:OPTIONS], none, host, "
+                     help="Network mode: pasta[:OPTIONS] (default, in slirp4netns's addresses, unless containers.conf's "
+                          "[network] default_rootless_network_cmd says slirp4netns), slirp4netns[:OPTIONS], none, host, "
                           "private, container:NAME, ns:PATH"),
         click.option("-p", "--publish", "publish", multiple=True, metavar="[IP:][HOSTPORT:]CONTAINERPORT[/PROTO]",
                      help="Publish a container's port, or a range of ports, to the host"),

@@ -44,7 +44,7 @@ def play_options(f: Any) -> Any:
                      help="Start the pods after creating them (--start=false: only create)."),
         click.option("--network", metavar="MODE", default=None,
                      help="Network mode of the pods (slirp4netns, pasta, host, none ...; default: "
-                          "containers.conf's [network] default_rootless_network_cmd, else slirp4netns)."),
+                          "containers.conf's [network] default_rootless_network_cmd, else pasta)."),
         click.option("--log-driver", metavar="DRIVER", default=None,
                      help="Logging driver for the containers (k8s-file, journald, none)."),
         click.option("--build/--no-build", default=False,

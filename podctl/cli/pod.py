@@ -38,8 +38,8 @@ def pod() -> None:
               help="Start the pod once created (as `pod start` would), in the same process")  # fmt: skip
 @click.option("--pod-id-file", metavar="FILE", help="Write the pod ID to FILE (it must not exist, unless --replace)")
 @click.option("--network", "--net", "network", default=None,
-              help="Network mode: slirp4netns[:OPTIONS] (default, unless containers.conf's [network] "
-                   "default_rootless_network_cmd says pasta), pasta[:OPTIONS], none, host, ns:PATH")  # fmt: skip
+              help="Network mode: pasta[:OPTIONS] (default, in slirp4netns's addresses, unless containers.conf's "
+                   "[network] default_rootless_network_cmd says slirp4netns), slirp4netns[:OPTIONS], none, host, ns:PATH")  # fmt: skip
 @click.option("--add-host", multiple=True, metavar="HOST:IP", help="Add a custom host-to-IP mapping")
 @click.option("--dns", multiple=True, metavar="IP", help="Set custom DNS servers")
 @click.option("--dns-search", multiple=True, metavar="DOMAIN", help="Set custom DNS search domains")

@@ -77,8 +77,8 @@ def attach(cfg: Config, db: StateDB, rec: ContainerRecord, spec: ContainerSpec) 
     ensure_private_dir(path.parent)
     db.update_container(rec.id, extra={**rec.extra, "netns": str(path)})
     net.create_netns(path, userns_pid=None)
-    # A pod's infra: slirp4netns and the port forwarder finish starting while the infra
-    # container is created (podctl.pods.join.start_infra awaits them before any member runs).
+    # A pod's infra: pasta (or slirp4netns and the port forwarder) finish starting while the
+    # infra container is created (podctl.pods.join.start_infra awaits them before any member runs).
     defer = bool(rec.extra.get("infra"))
     state = net.setup(str(path), None, opts, spec.ports, run_dir=run_dir(cfg, rec.id), defer=defer)
     current = db.get_container(rec.id)

@@ -18,11 +18,12 @@ The pods/containers layers use only what this module exports:
                                              members=pod_member_names, add_hosts=["db:10.0.0.5"]))
     # config.json: {"type": "network", "path": nspath}; runc then joins the prepared namespace.
     ...
-    net.teardown(net.NetworkState.from_dict(record["network"]))  # stops slirp4netns+forwarder/pasta
+    net.teardown(net.NetworkState.from_dict(record["network"]))  # stops pasta / slirp4netns (+forwarder)
     net.remove_netns(nspath, userns_pid=pause_pid)
 
 API
 - parse_network(value, *, default=NetworkMode.SLIRP4NETNS, flag="--network") -> NetworkOptions
+  (callers pass Config.rootless_network_cmd's value: pasta unless containers.conf says otherwise)
   none | host | private (= default) | slirp4netns[:opt=val,...] | pasta[:arg,...] |
   container:NAME | ns:PATH. slirp4netns options: allow_host_loopback, cidr, enable_ipv6, mtu,
   outbound_addr, outbound_addr6, port_handler.
@@ -42,25 +43,29 @@ API
   (pyroute2, run in a child inside the pod's user + network namespace).
 - in_namespaces(fn, *, userns_pid, netns_path) -> result of fn() run in a forked child there.
 
-Published ports (slirp4netns mode). Measured on this host: 100 MB downloaded from busybox httpd
-through a port published on 127.0.0.1, medians of 9 interleaved runs, podman 4.3.1 = 1233 MB/s
-(rootlessport):
-  port_handler=rootlesskit (default): podctl.net.portfwd   1379 MB/s  1.12x  RSS 12.7 MiB
-  port_handler=slirp4netns: slirp4netns API add_hostfwd     576 MB/s  0.47x  no extra process
-  --network pasta (its own spliced forwarding)             1336 MB/s  1.08x  RSS 29.4 MiB
-slirp4netns itself: 3.4 MiB RSS; rootlessport 6.6 MiB plus its child. The default is podctl's
-forwarder (as podman defaults to rootlessport): it meets the throughput target and UDP answers
-reach the host's loopback, at the cost of a second process per namespace (podman has three:
-slirp4netns, rootlessport, rootlessport-child). Its Python start-up (~65 ms) runs while the
-pod's infra container starts (setup(defer=True)): waiting for it afterwards measured ~0.2 ms.
-Never a per-port process: one forwarder serves every port of the namespace and exits by itself
-when slirp4netns does.
+The default network is pasta (Config.rootless_network_cmd, as podman 5), in slirp4netns's
+layout inside the namespace (tap0, 10.0.2.100/24, gateway 10.0.2.2, DNS forwarder 10.0.2.3, MTU
+65520, gateway not mapped to the host): containers see what podman 4's slirp4netns gives them.
+containers.conf [network] default_rootless_network_cmd = "slirp4netns" brings podman 4's back.
 
-Known limits (seen here): with port_handler=slirp4netns and the default --disable-host-loopback,
-libslirp drops a container's UDP replies to clients on the host's loopback (podman#4586);
-clients on other host addresses work, allow_host_loopback=true makes loopback work, and setup
-warns. Debian's pasta
-(git20230309) forwards UDP only when host and container port are equal.
+Why pasta: measured on this host, 100 MB downloaded from busybox httpd through a port published
+on 127.0.0.1 (podman 4.3.1 with slirp4netns + rootlessport: 1233-1750 MB/s, three processes):
+  pasta (default): one process, outbound and ports        1336-1893 MB/s  1.04-1.13x  RSS 29.4 MiB
+  slirp4netns + podctl.net.portfwd (port_handler=rootlesskit) 1379 MB/s  1.12x  two processes
+  slirp4netns API add_hostfwd (port_handler=slirp4netns)  237-681 MB/s  0.3-0.5x  one process
+libslirp 4.7 advertises at most a 64 KiB window to the container (no window scaling): `ss -tin`
+in the namespace shows the sender rwnd_limited 100% of the time. So slirp4netns alone cannot
+forward fast, and fast forwarding beside it needs a second process; pasta does both in one.
+slirp4netns itself: 3.4 MiB RSS; rootlessport 6.6 MiB plus its child; the forwarder ~11 MiB.
+Its Python start-up (~65 ms) and pasta's (20-30 ms) run while the pod's infra container starts
+(setup(defer=True)). Never a per-port process: one forwarder serves every port of the namespace
+and exits by itself when slirp4netns (or pasta) does.
+
+Known limits (seen here): Debian 12's pasta (git20230309) gives no answers to loopback clients
+of a UDP port published on another container port: setup serves such ports with the forwarder
+beside pasta. With port_handler=slirp4netns and the default --disable-host-loopback, libslirp
+drops a container's UDP replies to clients on the host's loopback (podman#4586); clients on
+other host addresses work, allow_host_loopback=true makes loopback work, and setup warns.
 """
 
 from __future__ import annotations

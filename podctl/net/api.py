@@ -101,11 +101,12 @@ def setup(
     NETNS_PATH, named after it). Raises PortInUse (naming the port) when a port is taken, and
     RuntimeFailed when the helper fails; either way nothing is left running.
 
-    DEFER (port_handler=rootlesskit): do not wait here for slirp4netns and the port forwarder
-    to report ready (the forwarder's Python start-up takes tens of ms): the host ports are
-    bound already and queue connections. The caller must call await_ready(state) before
-    anything uses the network and before it reports success (it stops the helpers and raises
-    when one failed); a process that forgets is told at exit.
+    DEFER (pasta, and slirp4netns with port_handler=rootlesskit): do not wait here for the
+    helpers to report ready (pasta takes 20-30 ms to start, the forwarder's Python tens of ms);
+    what the caller does meanwhile (a pod's infra container starts) must not use the network.
+    The caller must call await_ready(state) before anything uses the network and before it
+    reports success (it stops the helpers and raises when one failed); a process that forgets
+    is told at exit.
     """
     if spec.mode in (NetworkMode.HOST, NetworkMode.CONTAINER, NetworkMode.NS, NetworkMode.NONE):
         if ports:
@@ -114,7 +115,7 @@ def setup(
     if spec.mode == NetworkMode.SLIRP4NETNS:
         return _setup_slirp(netns_path, userns_pid, spec, ports, run_dir, defer)
     if spec.mode == NetworkMode.PASTA:
-        return _setup_pasta(netns_path, userns_pid, spec, ports, run_dir)
+        return _setup_pasta(netns_path, userns_pid, spec, ports, run_dir, defer)
     raise InvalidSpec(f"--network {spec}: not supported")
 
 
@@ -195,6 +196,7 @@ class _Pending:
 
     def __init__(self) -> None:
         self.slirp: slirp.Starting | None = None
+        self.pasta: Any = None  # pasta.Starting
         self.fwd: Any = None  # portfwd.Starting
 
     def wait(self) -> None:
@@ -203,6 +205,11 @@ class _Pending:
             if self.slirp is not None:
                 s, self.slirp = self.slirp, None
                 slirp.finish(s)  # (stops slirp4netns when it failed)
+            if self.pasta is not None:
+                from podctl.net import pasta  # noqa: PLC0415
+
+                p, self.pasta = self.pasta, None
+                pasta.finish(p)  # (stops pasta when it failed)
             if self.fwd is not None:
                 f, self.fwd = self.fwd, None
                 f.wait()
@@ -214,6 +221,11 @@ class _Pending:
         if self.slirp is not None:
             slirp.abort(self.slirp)
             self.slirp = None
+        if self.pasta is not None:
+            from podctl.net import pasta  # noqa: PLC0415
+
+            pasta.abort(self.pasta)
+            self.pasta = None
         if self.fwd is not None:
             self.fwd.close()
             procs.kill(self.fwd.pid, self.fwd.start_time)
@@ -224,12 +236,15 @@ class _Pending:
         if self.slirp is not None:
             os.close(self.slirp.ready_fd)
             self.slirp = None
+        if self.pasta is not None:
+            os.close(self.pasta.ready_fd)
+            self.pasta = None
         if self.fwd is not None:
             self.fwd.close()
             self.fwd = None
 
 
-# What setup(defer=True) left starting, by the pid of the namespace's slirp4netns.
+# What setup(defer=True) left starting, by the pid of the namespace's slirp4netns or pasta.
 _pending: dict[int, _Pending] = {}
 
 
@@ -288,27 +303,58 @@ def publish(state: NetworkState, ports: Sequence[PortMapping]) -> NetworkState:
 
 
 def _setup_pasta(netns_path: str, userns_pid: int | None, spec: NetworkOptions,
-                 ports: Sequence[PortMapping], run_dir: Path | None) -> NetworkState:  # fmt: skip
+                 ports: Sequence[PortMapping], run_dir: Path | None, defer: bool) -> NetworkState:  # fmt: skip
     from podctl.net import pasta  # noqa: PLC0415
 
-    resolved = portmod.resolve(ports)
-    if any(m.protocol == "udp" and m.host_port != m.container_port for m in resolved):
-        # Seen with Debian 12's passt 0.0~git20230309: remapped UDP ports get no answers.
-        warn("pasta on this host forwards UDP only when the host and container ports are equal")
-    _, log, pidfile = _files(netns_path, run_dir, "pasta")
+    resolved = portmod.resolve(ports)  # a taken port fails here, naming it, before anything runs
+    # Debian 12's pasta gives no answers on the host's loopback for a UDP port published on
+    # another container port: podctl's forwarder serves those (a second process only then).
+    odd = [m for m in resolved if m.protocol == "udp" and m.host_port != m.container_port]
+    own = [m for m in resolved if m not in odd]
+    _, log, _ = _files(netns_path, run_dir, "pasta")
+    flog = log.with_name(log.name.replace("pasta", "portfwd"))
+    socks: list[Any] = []
+    pending = _Pending()
+    fwd: Any = None
     try:
-        pid, started = pasta.start(netns_path, userns_pid=userns_pid, user_args=spec.pasta_args,
-                                   ports=resolved, pidfile=pidfile, log_path=log,
-                                   allow_host_loopback=spec.slirp.allow_host_loopback)  # fmt: skip
+        if odd:
+            from podctl.net import portfwd  # noqa: PLC0415
+
+            socks = portfwd.bind_all(odd)
+        pending.pasta = pasta.spawn(netns_path, userns_pid=userns_pid, user_args=spec.pasta_args,
+                                    ports=own, log_path=log,
+                                    allow_host_loopback=spec.slirp.allow_host_loopback)  # fmt: skip
+        pid, started = pending.pasta.pid, pending.pasta.start_time
+        if odd:
+            fwd = pending.fwd = portfwd.spawn(netns_path, userns_pid=userns_pid, socks=socks,
+                                              ports=odd, log_path=flog, watch_pid=pid)  # fmt: skip
+        if not defer:
+            pending.wait()
     except BaseException:
-        _unlink(pidfile, log)
+        pending.kill()
+        _unlink(log, flog)
         raise
-    servers, _, _ = etc.parse_resolv(etc.read_host_resolv())
-    return NetworkState(
+    finally:
+        for s in socks:
+            s.close()
+    addrs = pasta.layout(spec.pasta_args)
+    if addrs is not None:
+        dns: tuple[str, ...] = (addrs.dns,)
+        ip, gw = addrs.ip, addrs.gateway
+    else:  # the user's own layout: the host's resolvers (those pasta can reach)
+        servers, _, _ = etc.parse_resolv(etc.read_host_resolv())
+        dns, ip, gw = tuple(s for s in servers if not etc._is_loopback(s)), "", ""
+    state = NetworkState(
         mode=str(spec.mode), netns_path=netns_path, helper="pasta", pid=pid, start_time=started,
-        log_path=str(log), pidfile=str(pidfile), ports=tuple(resolved), mtu=65520,
-        dns=tuple(s for s in servers if not etc._is_loopback(s)),
+        log_path=str(log), ports=tuple(resolved), ip=ip, gateway=gw, dns=dns, mtu=pasta.MTU,
+        host_gateway=gw if spec.slirp.allow_host_loopback else "",
     )  # fmt: skip
+    if fwd is not None:
+        state = records.replace(state, forwarder_pid=fwd.pid, forwarder_start_time=fwd.start_time,
+                                forwarder_log=str(flog))  # fmt: skip
+    if defer:
+        _defer(pid, pending)
+    return state
 
 
 def _unlink(*paths: Path) -> None:

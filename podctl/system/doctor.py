@@ -95,10 +95,10 @@ def check_tun() -> Check:
         fd = os.open(path, os.O_RDWR)
         os.close(fd)
     except FileNotFoundError:
-        return Check(path, False, "missing (slirp4netns needs it)", "sudo modprobe tun")
+        return Check(path, False, "missing (pasta and slirp4netns need it)", "sudo modprobe tun")
     except PermissionError:
         mode = oct(os.stat(path).st_mode & 0o777)
-        return Check(path, False, f"permission denied (mode {mode}); slirp4netns cannot start", fix)
+        return Check(path, False, f"permission denied (mode {mode}); pasta and slirp4netns cannot start", fix)
     except OSError as e:
         return Check(path, False, f"cannot open: {e.strerror}", fix)
     return Check(path, True, "usable by this user")
@@ -198,6 +198,7 @@ def run_checks(cfg: Config, quick: bool = False) -> list[Check]:
         check_tun,
         lambda: check_tool("conmon"),
         lambda: check_tool("slirp4netns"),
+        lambda: check_tool("pasta", "passt"),
         lambda: check_tool("catatonit"),
         check_systemd_user,
         check_linger,

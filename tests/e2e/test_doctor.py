@@ -46,7 +46,7 @@ def test_doctor_passes_for_test_user(podctl: Podctl, systemd_user: object) -> No
     assert p.returncode == 0, p.stdout + p.stderr
     assert "FAIL" not in p.stdout
     for name in ("newuidmap", "subuid range", "user namespace", "/dev/net/tun", "OCI runtime",
-                 "kernel overlay in user namespace", "conmon", "slirp4netns", "catatonit",
+                 "kernel overlay in user namespace", "conmon", "slirp4netns", "pasta", "catatonit",
                  "systemd user manager", "lingering"):  # fmt: skip
         assert line(p.stdout, name).startswith("OK")
     # crun is tried first (podman's order) and runs here, with the cgroup v2 hierarchy hidden.

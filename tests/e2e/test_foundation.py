@@ -25,7 +25,7 @@ def test_info_json(podctl: Podctl) -> None:
     assert host["ociRuntime"]["path"]
     assert host["conmon"]["version"].startswith("conmon version")
     assert host["cgroupMode"] in ("v1", "v2", "hybrid")
-    assert host["rootlessNetworkCmd"] == "slirp4netns"  # no containers.conf says otherwise here
+    assert host["rootlessNetworkCmd"] == "pasta"  # the default: no containers.conf says otherwise here
 
 
 def test_info_go_template(podctl: Podctl) -> None:

@@ -137,9 +137,8 @@ while True:
 
 def test_udp_published_port_and_standalone_networking(podctl: Podctl, registry: str) -> None:
     # busybox has no UDP server: the host's python runs in the container (host /usr bind-mounted).
-    # The default port handler (podctl's forwarder) answers clients on the host's loopback; with
-    # port_handler=slirp4netns, libslirp drops UDP replies to the host's loopback unless
-    # allow_host_loopback=true (podman#4586), so loopback UDP is tested with the default.
+    # On the default network (pasta) a UDP port published on another container port is served
+    # by podctl's forwarder beside pasta: Debian 12's pasta does not answer loopback clients there.
     port = free_port(socket.SOCK_DGRAM)
     host_libs = ("-v", "/usr:/usr:ro", "-v", "/lib:/lib:ro", "-v", "/lib64:/lib64:ro")
     podctl.ok("run", "-d", "--name", "udp", "-p", f"127.0.0.1:{port}:5353/udp", *FAST, *host_libs,
@@ -155,6 +154,10 @@ def test_udp_published_port_and_standalone_networking(podctl: Podctl, registry: 
             except TimeoutError:
                 continue
     assert answer == b"echo:ping"
+    udp_id = podctl.ok("inspect", "--format", "{{.Id}}", "udp").strip()
+    udp_helpers = [c for c in helpers_of(podctl) if udp_id in c and "conmon" not in c]
+    assert len(udp_helpers) == 2 and any("pasta" in c for c in udp_helpers), udp_helpers
+    assert any("podctl.net.portfwd" in c and ":udp:5353" in c for c in udp_helpers), udp_helpers
     assert podctl.ok("port", "udp").strip() == f"5353/udp -> 127.0.0.1:{port}"
     assert podctl.ok("port", "udp", "5353/udp").strip() == f"127.0.0.1:{port}"
     # --mount ...,subpath=X mounts only that part of the source (what kube's subPath becomes).
@@ -172,14 +175,16 @@ def test_udp_published_port_and_standalone_networking(podctl: Podctl, registry: 
     line = podctl.ok("port", "web").strip()
     assert line.startswith("80/tcp -> 0.0.0.0:")
     assert "hello" in http_get(int(line.rsplit(":", 1)[1]))
-    # Default network: slirp4netns (tap0, its DNS); --dns/--dns-search/--dns-option/--add-host.
+    # Default network: pasta in slirp4netns's layout (tap0, its DNS); --dns/--dns-search/--dns-option/--add-host.
     out = podctl.ok("run", "--rm", "--name", "n1", "--dns", "192.0.2.53", "--dns-search", "example.com",
                     "--dns-option", "ndots:3", "--add-host", "db:10.1.2.3", BUSYBOX, "sh", "-c",
                     "ls /sys/class/net; cat /etc/resolv.conf /etc/hosts")  # fmt: skip
     assert "tap0" in out.split()
     assert "nameserver 192.0.2.53" in out and "search example.com" in out and "options ndots:3" in out
     assert "10.1.2.3\tdb" in out.replace(" ", "\t") and "n1" in out
-    # A crashed container (its process killed from outside) stops its slirp4netns.
+    # A crashed container (its process killed from outside) stops its pasta.
+    web_id = podctl.ok("inspect", "--format", "{{.Id}}", "web").strip()
+    assert [c for c in helpers_of(podctl) if web_id in c and "pasta" in c]
     pid = int(podctl.ok("inspect", "--format", "{{.State.Pid}}", "web").strip())
     os.kill(pid, signal.SIGKILL)
     deadline = time.monotonic() + 10
@@ -187,10 +192,10 @@ def test_udp_published_port_and_standalone_networking(podctl: Podctl, registry: 
         assert time.monotonic() < deadline
         time.sleep(0.1)
     deadline = time.monotonic() + 5
-    while [c for c in helpers_of(podctl) if "slirp4netns" in c and "udp" not in c] and time.monotonic() < deadline:
+    while [c for c in helpers_of(podctl) if web_id in c] and time.monotonic() < deadline:
         time.sleep(0.1)
-    slirps = [c for c in helpers_of(podctl) if "slirp4netns" in c]
-    assert len(slirps) == 1  # the udp container's only
+    assert [c for c in helpers_of(podctl) if web_id in c] == []
+    assert len([c for c in helpers_of(podctl) if udp_id in c and "conmon" not in c]) == 2  # untouched
     podctl.ok("rm", "-f", "udp", "web")
     assert_nothing_left(podctl)
 
@@ -215,6 +220,7 @@ def _exit_policy_and_id_files(podctl: Podctl, d: Path) -> None:
     podctl.ok("create", "--pod-id-file", str(idfile), "--name", "step", BUSYBOX, "sh", "-c", "ps -o pid,args; sleep 1")
     assert podctl.ok("pod", "start", "--pod-id-file", str(idfile)).strip() == pod_id
     assert int(conmon_pid.read_text()) > 0
+    assert [c for c in helpers_of(podctl) if "pasta" in c]  # the pod's network, while it runs
     # The member sees the infra's catatonit as PID 1 (shared PID namespace).
     deadline = time.monotonic() + 20
     while podctl.json("pod", "inspect", "job")["State"] != "Exited":
@@ -222,11 +228,11 @@ def _exit_policy_and_id_files(podctl: Podctl, d: Path) -> None:
         time.sleep(0.2)
     assert "/catatonit -P" in podctl.ok("logs", "step").splitlines()[1]
     # exit policy stop: the infra stops with the last member (from the member's exit command,
-    # which may still be running when the member shows as exited), and its slirp4netns with it.
+    # which may still be running when the member shows as exited), and its pasta with it.
     while podctl.ok("inspect", "--format", "{{.State.Status}}", "job-infra").strip() != "exited":
         assert time.monotonic() < deadline, "the infra container did not stop with the pod"
         time.sleep(0.1)
-    while [c for c in helpers_of(podctl) if "slirp4netns" in c]:
+    while [c for c in helpers_of(podctl) if "conmon" not in c]:  # pasta
         assert time.monotonic() < deadline, helpers_of(podctl)
         time.sleep(0.1)
     assert podctl.ok("pod", "rm", "--pod-id-file", str(idfile)).strip() == pod_id
@@ -319,36 +325,52 @@ def test_killed_podctl_leaves_nothing(podctl: Podctl, registry: str) -> None:
     assert_nothing_left(podctl)
 
 
-def test_containers_conf_pasta_for_pods_and_kube(podctl: Podctl, registry: str) -> None:
-    """containers.conf [network] default_rootless_network_cmd = "pasta" (podman >= 4.7's key):
-    pods made without --network, by `pod create` or `kube play`, get pasta as their one network
-    helper and serve their published ports; --network still wins; a bad value is an error naming
-    the file and the key, and creates nothing."""
+def test_default_pasta_and_containers_conf_slirp4netns(podctl: Podctl, registry: str) -> None:
+    """The default rootless network is pasta, as in podman 5: pods made without --network, by
+    `pod create` or `kube play`, get pasta as their one network helper, in slirp4netns's layout,
+    and serve their published ports. containers.conf [network] default_rootless_network_cmd =
+    "slirp4netns" (podman >= 4.7's key) brings slirp4netns back; --network still wins; a bad
+    value is an error naming the file and the key, and creates nothing."""
     from kube_helpers import httpd_pod
 
-    conf = podctl.root / "containers.conf"  # removed with the storage root
-    conf.write_text('[network]\ndefault_rootless_network_cmd = "pasta"\n')
-    conf.chmod(0o644)
-    env = {"CONTAINERS_CONF": str(conf)}
-    assert podctl.ok("info", "--format", "{{.Host.RootlessNetworkCmd}}", env=env).strip() == "pasta"
+    assert podctl.ok("info", "--format", "{{.Host.RootlessNetworkCmd}}").strip() == "pasta"
     p1, p2 = free_port(), free_port()
-    podctl.ok("pod", "create", "--name", "pp", "-p", f"127.0.0.1:{p1}:80", env=env)
-    podctl.ok("run", "-d", "--pod", "pp", *HTTPD, env=env)
+    podctl.ok("pod", "create", "--name", "pp", "-p", f"127.0.0.1:{p1}:80")
+    podctl.ok("run", "-d", "--pod", "pp", *HTTPD)
     assert "hello" in http_get(p1)
     net_helpers = [c for c in helpers_of(podctl) if "conmon" not in c]
     assert len(net_helpers) == 1 and "pasta" in net_helpers[0], net_helpers
-    podctl.ok("kube", "play", httpd_pod(podctl, "kp", p2), env=env)
+    inside = podctl.ok("run", "--rm", "--pod", "pp", BUSYBOX, "sh", "-c",
+                       "ip -4 addr show tap0; ip route; cat /etc/resolv.conf")  # fmt: skip
+    assert "inet 10.0.2.100/24" in inside and "default via 10.0.2.2" in inside, inside
+    assert "nameserver 10.0.2.3" in inside, inside
+    podctl.ok("kube", "play", httpd_pod(podctl, "kp", p2))
     assert "hello" in http_get(p2)
     net_helpers = [c for c in helpers_of(podctl) if "conmon" not in c]
     assert len(net_helpers) == 2 and all("pasta" in c for c in net_helpers), net_helpers
-    podctl.ok("kube", "down", httpd_pod(podctl, "kp", p2), env=env)
-    podctl.ok("pod", "rm", "-f", "pp", env=env)
-    # --network on the command line wins over the file.
-    podctl.ok("pod", "create", "--name", "ps", "--network", "slirp4netns", "-p", f"127.0.0.1:{p1}:80", env=env)
+    podctl.ok("kube", "down", httpd_pod(podctl, "kp", p2))
+    podctl.ok("pod", "rm", "-f", "pp")
+    assert_nothing_left(podctl)
+
+    conf = podctl.root / "containers.conf"  # removed with the storage root
+    conf.write_text('[network]\ndefault_rootless_network_cmd = "slirp4netns"\n')
+    conf.chmod(0o644)
+    env = {"CONTAINERS_CONF": str(conf)}
+    assert podctl.ok("info", "--format", "{{.Host.RootlessNetworkCmd}}", env=env).strip() == "slirp4netns"
+    podctl.ok("pod", "create", "--name", "ps", "-p", f"127.0.0.1:{p1}:80", env=env)
     podctl.ok("run", "-d", "--pod", "ps", *HTTPD, env=env)
     assert "hello" in http_get(p1)
-    assert any("slirp4netns" in c for c in helpers_of(podctl))
+    net_helpers = [c for c in helpers_of(podctl) if "conmon" not in c]
+    assert len(net_helpers) == 2, net_helpers
+    assert {"slirp4netns", "portfwd"} == {w for c in net_helpers for w in ("slirp4netns", "portfwd") if w in c}
     podctl.ok("pod", "rm", "-f", "ps", env=env)
+    # --network on the command line wins over the file.
+    podctl.ok("pod", "create", "--name", "pq", "--network", "pasta", "-p", f"127.0.0.1:{p1}:80", env=env)
+    podctl.ok("run", "-d", "--pod", "pq", *HTTPD, env=env)
+    assert "hello" in http_get(p1)
+    net_helpers = [c for c in helpers_of(podctl) if "conmon" not in c]
+    assert len(net_helpers) == 1 and "pasta" in net_helpers[0], net_helpers
+    podctl.ok("pod", "rm", "-f", "pq", env=env)
     assert_nothing_left(podctl)
     conf.write_text('[network]\ndefault_rootless_network_cmd = "slirp"\n')
     bad = podctl.run("pod", "create", "--name", "bad", env=env)
@@ -356,4 +378,24 @@ def test_containers_conf_pasta_for_pods_and_kube(podctl: Podctl, registry: str) 
     assert f"{conf}: [network] default_rootless_network_cmd = 'slirp': must be" in bad.stderr
     bad = podctl.run("run", "--rm", BUSYBOX, "true", env=env)
     assert bad.returncode == 125 and "default_rootless_network_cmd" in bad.stderr
+    assert_nothing_left(podctl)
+
+
+def test_pasta_that_cannot_start_is_a_clear_error(podctl: Podctl, registry: str) -> None:
+    """pasta failing (here: an option it does not know) is an error carrying pasta's own message;
+    no pasta, forwarder or conmon is left running, and `run --rm` leaves no container."""
+    bad = podctl.run("run", "--rm", "--network", "pasta:--no-such-option", "-p", f"127.0.0.1:{free_port()}:80",
+                     BUSYBOX, "true")  # fmt: skip
+    assert bad.returncode == 125
+    assert "pasta does not work here" in bad.stderr and "unrecognized option '--no-such-option'" in bad.stderr
+    assert podctl.ok("ps", "-a", "-q").split() == []
+    assert helpers_of(podctl) == []
+    podctl.ok("pod", "create", "--name", "bp", "--network", "pasta:--no-such-option")
+    bad = podctl.run("pod", "start", "bp")
+    assert bad.returncode == 125 and "unrecognized option '--no-such-option'" in bad.stderr, bad.stderr
+    deadline = time.monotonic() + 5
+    while helpers_of(podctl) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert helpers_of(podctl) == []
+    podctl.ok("pod", "rm", "-f", "bp")
     assert_nothing_left(podctl)

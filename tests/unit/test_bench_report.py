@@ -97,8 +97,8 @@ def test_parse_arguments() -> None:
         cli.parse(["--only", "nope"])
     with pytest.raises(SystemExit):
         cli.parse(["--runs", "0"])
-    assert cli.parse([]).podctl_network == "slirp4netns"
-    assert cli.parse(["--podctl-network", "pasta"]).podctl_network == "pasta"
+    assert cli.parse([]).podctl_network == "default"
+    assert cli.parse(["--podctl-network", "slirp4netns"]).podctl_network == "slirp4netns"
     with pytest.raises(SystemExit):
         cli.parse(["--podctl-network", "bridge"])
     names = [s[0] for s in cli.SCENARIOS]

@@ -49,6 +49,8 @@ def test_rootless_network_cmd(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -
     conf = tmp_path / "c.conf"
     monkeypatch.setenv("CONTAINERS_CONF", str(conf))
     conf.write_text('[engine]\nruntime = "crun"\n')
+    assert config.load().rootless_network_cmd == "pasta"  # podman 5's default
+    conf.write_text('[network]\ndefault_rootless_network_cmd = "slirp4netns"\n')
     assert config.load().rootless_network_cmd == "slirp4netns"
     conf.write_text('[network]\ndefault_rootless_network_cmd = "pasta"\n')
     assert config.load().rootless_network_cmd == "pasta"
