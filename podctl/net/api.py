@@ -338,12 +338,13 @@ def _setup_pasta(netns_path: str, userns_pid: int | None, spec: NetworkOptions,
         for s in socks:
             s.close()
     addrs = pasta.layout(spec.pasta_args)
-    if addrs is not None:
-        dns: tuple[str, ...] = (addrs.dns,)
-        ip, gw = addrs.ip, addrs.gateway
-    else:  # the user's own layout: the host's resolvers (those pasta can reach)
+    ip, gw = (addrs.ip, addrs.gateway) if addrs is not None else ("", "")
+    dns = pasta.dns_servers(spec.pasta_args)
+    if dns is None and addrs is not None:
+        dns = (addrs.dns,)  # pasta's --dns-forward, as podctl set it
+    elif dns is None:  # the user's own layout: the host's resolvers (those pasta can reach)
         servers, _, _ = etc.parse_resolv(etc.read_host_resolv())
-        dns, ip, gw = tuple(s for s in servers if not etc._is_loopback(s)), "", ""
+        dns = tuple(s for s in servers if not etc._is_loopback(s))
     state = NetworkState(
         mode=str(spec.mode), netns_path=netns_path, helper="pasta", pid=pid, start_time=started,
         log_path=str(log), ports=tuple(resolved), ip=ip, gateway=gw, dns=dns, mtu=pasta.MTU,

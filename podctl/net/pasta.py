@@ -77,6 +77,19 @@ def layout(user_args: Sequence[str]) -> Addresses | None:
     return None if _names(user_args) & set(_LAYOUT) else slirp.Addresses.of(None)
 
 
+def dns_servers(user_args: Sequence[str]) -> tuple[str, ...] | None:
+    """The resolvers USER_ARGS point the namespace at (--dns-forward, -D/--dns); None if none."""
+    out: list[str] = []
+    args = list(user_args)
+    for i, a in enumerate(args):
+        name, eq, value = a.partition("=")
+        if name in _DNS:
+            value = value if eq else (args[i + 1] if i + 1 < len(args) else "")
+            if value:
+                out.append(value)
+    return tuple(out) if out else None
+
+
 def argv(netns_path: str, user_args: Sequence[str], ports: Sequence[PortMapping], ready_fd: int,
          allow_host_loopback: bool = False) -> list[str]:  # fmt: skip
     given = _names(user_args)
