@@ -15,7 +15,7 @@ def _mounts_under_root(podctl: Podctl) -> list[str]:
     return [ln for ln in out.splitlines() if str(podctl.root) in ln]
 
 
-@pytest.mark.parametrize("network", ["none", "slirp4netns"])
+@pytest.mark.parametrize("network", ["none", "slirp4netns", "pasta"])
 def test_run_rm_leaves_no_mount_or_files(podctl: Podctl, registry: str, network: str) -> None:
     p = podctl.run("run", "--rm", "--network", network, BUSYBOX, "sh", "-c", "echo hi > /f; exit 3")
     assert p.returncode == 3, p.stderr
