@@ -135,7 +135,29 @@ def ps_item(rec: ContainerRecord, now: float, no_trunc: bool) -> dict[str, Any]:
     return {"json": json_obj, "view": view}
 
 
-def inspect(cfg: Config, rec: ContainerRecord, spec: ContainerSpec, runtime_path: str) -> dict[str, Any]:
+def network_settings(owner: ContainerRecord | None) -> dict[str, Any]:
+    """podman's NetworkSettings of a rootless container: its published ports (a pod member's
+    are its infra's, OWNER) by "PORT/PROTO", and the network namespace's path."""
+    from podctl.engine import network
+
+    ports: dict[str, list[dict[str, str]]] = {}
+    for p in network.ports_view(owner) if owner is not None else ():
+        n = int(p.get("range") or 1)
+        for i in range(n):
+            host = int(p["host_port"]) + i if p["host_port"] else 0
+            ports.setdefault(f"{int(p['container_port']) + i}/{p.get('protocol') or 'tcp'}", []).append(
+                {"HostIp": p.get("host_ip") or "", "HostPort": str(host) if host else ""})  # fmt: skip
+    return {
+        "EndpointID": "", "Gateway": "", "IPAddress": "", "IPPrefixLen": 0, "IPv6Gateway": "",
+        "GlobalIPv6Address": "", "GlobalIPv6PrefixLen": 0, "MacAddress": "", "Bridge": "",
+        "SandboxID": "", "HairpinMode": False, "LinkLocalIPv6Address": "", "LinkLocalIPv6PrefixLen": 0,
+        "Ports": ports, "SandboxKey": (owner.extra.get("netns") or "") if owner is not None else "",
+    }  # fmt: skip
+
+
+def inspect(cfg: Config, rec: ContainerRecord, spec: ContainerSpec, runtime_path: str,
+            network_of: ContainerRecord | None = None) -> dict[str, Any]:  # fmt: skip
+    """podman's `inspect` of REC; NETWORK_OF is the container whose network it uses."""
     paths = ContainerPaths.of(cfg, rec.id)
     cmd = command_of(rec)
     running = rec.state in (State.RUNNING, State.STOPPING)
@@ -213,7 +235,7 @@ def inspect(cfg: Config, rec: ContainerRecord, spec: ContainerSpec, runtime_path
         },  # fmt: skip
         "Mounts": mounts,
         "Dependencies": [],
-        "NetworkSettings": {"Ports": {}, "SandboxKey": "", "Networks": {}},
+        "NetworkSettings": network_settings(network_of or rec),
         "Namespace": "",
         "IsInfra": bool(rec.extra.get("infra")),
         "IsService": False,

@@ -669,24 +669,30 @@ def inspect(cfg: Config, refs: Sequence[str]) -> tuple[list[dict[str, Any]], lis
     for ref in refs:
         try:
             rec = lc.observed(cfg, find(db, ref))
-            out.append(view(cfg, rec, lc.spec_of(rec), rec.extra.get("runtime") or rt))
+            out.append(view(cfg, rec, lc.spec_of(rec), rec.extra.get("runtime") or rt,
+                            network_of=_network_owner(cfg, db, rec)))  # fmt: skip
         except PodctlError as e:
             errs.append(e)
     return out, errs
 
 
-def port(cfg: Config, ref: str) -> list[str]:
-    from podctl.engine import network
-
-    db = lc.open_db(cfg)
-    rec = lc.observed(cfg, find(db, ref))
+def _network_owner(cfg: Config, db: StateDB, rec: ContainerRecord) -> ContainerRecord:
+    """The container whose network REC uses: its pod's infra for a member, else itself."""
     if rec.pod and not rec.extra.get("infra"):
         from podctl.state import pods as podstate
 
         pod = podstate.get(db, rec.pod)
         infra = db.get_container(pod.infra_id) if pod and pod.infra_id else None
         if infra is not None:
-            rec = lc.observed(cfg, infra)
+            return lc.observed(cfg, infra)
+    return rec
+
+
+def port(cfg: Config, ref: str) -> list[str]:
+    from podctl.engine import network
+
+    db = lc.open_db(cfg)
+    rec = _network_owner(cfg, db, lc.observed(cfg, find(db, ref)))
     if rec.state not in (State.RUNNING, State.STOPPING):
         return []
     return [f"{p['container_port']}/{p.get('protocol', 'tcp')} -> {p.get('host_ip') or '0.0.0.0'}:{p['host_port']}"

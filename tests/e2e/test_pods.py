@@ -158,6 +158,9 @@ def test_udp_published_port_and_standalone_networking(podctl: Podctl, registry: 
     udp_helpers = [c for c in helpers_of(podctl) if udp_id in c and "conmon" not in c]
     assert len(udp_helpers) == 2 and any("pasta" in c for c in udp_helpers), udp_helpers
     assert any("podctl.net.portfwd" in c and ":udp:5353" in c for c in udp_helpers), udp_helpers
+    ns = podctl.json("inspect", "udp")[0]["NetworkSettings"]  # as podman's
+    assert ns["Ports"] == {"5353/udp": [{"HostIp": "127.0.0.1", "HostPort": str(port)}]}
+    assert ns["SandboxKey"] == str(podctl.runroot / "netns" / udp_id)
     assert podctl.ok("port", "udp").strip() == f"5353/udp -> 127.0.0.1:{port}"
     assert podctl.ok("port", "udp", "5353/udp").strip() == f"127.0.0.1:{port}"
     # --mount ...,subpath=X mounts only that part of the source (what kube's subPath becomes).
@@ -336,8 +339,12 @@ def test_default_pasta_and_containers_conf_slirp4netns(podctl: Podctl, registry:
     assert podctl.ok("info", "--format", "{{.Host.RootlessNetworkCmd}}").strip() == "pasta"
     p1, p2 = free_port(), free_port()
     podctl.ok("pod", "create", "--name", "pp", "-p", f"127.0.0.1:{p1}:80")
-    podctl.ok("run", "-d", "--pod", "pp", *HTTPD)
+    member = podctl.ok("run", "-d", "--pod", "pp", *HTTPD).strip()
     assert "hello" in http_get(p1)
+    # A member's NetworkSettings are its pod's: the infra's ports and namespace.
+    ns = podctl.json("inspect", member)[0]["NetworkSettings"]
+    assert ns["Ports"] == {"80/tcp": [{"HostIp": "127.0.0.1", "HostPort": str(p1)}]}, ns
+    assert ns["SandboxKey"].startswith(str(podctl.runroot / "netns")), ns
     net_helpers = [c for c in helpers_of(podctl) if "conmon" not in c]
     assert len(net_helpers) == 1 and "pasta" in net_helpers[0], net_helpers
     inside = podctl.ok("run", "--rm", "--pod", "pp", BUSYBOX, "sh", "-c",
