@@ -53,7 +53,8 @@ def _printf(fmt: str, *args: Any) -> str:
 
 
 FUNCS: dict[str, Callable[..., Any]] = {
-    "json": lambda v: json.dumps(v, default=str),
+    # Go's encoding/json, as podman's template func: compact, non-ASCII and <>& unescaped.
+    "json": lambda v: json.dumps(v, default=str, separators=(",", ":"), ensure_ascii=False),
     "upper": lambda v: _go_str(v).upper(),
     "lower": lambda v: _go_str(v).lower(),
     "title": lambda v: _go_str(v).title(),

@@ -17,7 +17,7 @@ DATA = {
     [
         ("{{.Names}}", "web"),
         ("{{.Names}} {{.ID}}", "web abc123"),
-        ("{{json .Labels}}", '{"app": "x", "tier": "front"}'),
+        ("{{json .Labels}}", '{"app":"x","tier":"front"}'),
         ("{{.Labels.app}}", "x"),
         ("{{index .Labels \"tier\"}}", "front"),
         ("{{range .Ports}}{{.HostPort}},{{end}}", "8080,8443,"),

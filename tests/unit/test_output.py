@@ -23,4 +23,4 @@ def test_json_and_template(capsys) -> None:  # type: ignore[no-untyped-def]
     emit(items, "{{.Names}}")
     assert capsys.readouterr().out == "web\ndb\n"
     emit(items, "{{json .}}")
-    assert capsys.readouterr().out == '{"Names": "web"}\n{"Names": "db"}\n'
+    assert capsys.readouterr().out == '{"Names":"web"}\n{"Names":"db"}\n'
