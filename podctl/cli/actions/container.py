@@ -308,7 +308,7 @@ def ps(g: Globals, *, all_: bool, quiet: bool, filters: tuple[str, ...], fmt: st
             echo(to_json([it["json"] for it in items]))
         else:
             for it in items:
-                echo(json.dumps(it["json"]))
+                echo(json.dumps(it["json"], separators=(",", ":"), ensure_ascii=False))  # Go's, as podman
         return
     emit(
         [it["view"] for it in items],
