@@ -77,10 +77,9 @@ def attach(cfg: Config, db: StateDB, rec: ContainerRecord, spec: ContainerSpec) 
     ensure_private_dir(path.parent)
     db.update_container(rec.id, extra={**rec.extra, "netns": str(path)})
     net.create_netns(path, userns_pid=None)
-    # A pod's infra: pasta (or slirp4netns and the port forwarder) finish starting while the
-    # infra container is created (podctl.pods.join.start_infra awaits them before any member runs).
-    defer = bool(rec.extra.get("infra"))
-    state = net.setup(str(path), None, opts, spec.ports, run_dir=run_dir(cfg, rec.id), defer=defer)
+    # pasta (or slirp4netns and the port forwarder) finish starting while the container is
+    # created in the runtime: lifecycle.start_created settles them before its process starts.
+    state = net.setup(str(path), None, opts, spec.ports, run_dir=run_dir(cfg, rec.id), defer=True)
     current = db.get_container(rec.id)
     extra = dict(current.extra if current else rec.extra)
     extra["netns"] = str(path)
@@ -90,8 +89,9 @@ def attach(cfg: Config, db: StateDB, rec: ContainerRecord, spec: ContainerSpec) 
 
 
 def settle(rec: ContainerRecord) -> None:
-    """Wait for what attach left starting for REC (slirp4netns, its port forwarder). Raises
-    RuntimeFailed when that failed: the caller stops REC, whose detach removes the rest."""
+    """Wait for what attach left starting for REC (pasta, or slirp4netns and its port
+    forwarder). Raises RuntimeFailed when that failed: the caller undoes REC's start, whose
+    network detach removes the rest."""
     state = state_of(rec)
     if state is not None and state.pid:
         from podctl.net import api

@@ -46,21 +46,12 @@ class MemberContext:
 
 
 def start_infra(cfg: Config, db: StateDB, infra: ContainerRecord) -> ContainerRecord:
-    """Start the pod's infra container (the caller holds its lock) and wait for its network
-    helpers: the port forwarder's start-up overlaps the infra's creation. When a helper
-    failed, the infra is stopped again and the error raised."""
+    """Start the pod's infra container (the caller holds its lock). Its network helpers start
+    while it is created in the runtime and are ready before it runs (lifecycle.start_created);
+    when one failed, the start is undone and the error raised."""
     from podctl.engine import lifecycle as lc
-    from podctl.engine import network
-    from podctl.errors import PodctlError
 
-    infra = lc.start(cfg, db, infra)
-    try:
-        network.settle(infra)
-    except PodctlError:
-        with contextlib.suppress(PodctlError):
-            lc.stop(cfg, db, infra, 0)
-        raise
-    return infra
+    return lc.start(cfg, db, infra)
 
 
 def member_context(cfg: Config, db: StateDB, rec: ContainerRecord) -> MemberContext:

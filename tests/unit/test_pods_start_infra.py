@@ -1,7 +1,10 @@
-"""Starting a pod's infra: its network helpers are awaited after the container started, and a
-helper that failed stops the infra again (nothing of the pod left running)."""
+"""Starting a container (a pod's infra among them): the network helpers that started while it
+was created in the runtime are awaited before its process starts, and a helper that failed
+undoes the start (nothing of it left running) and raises."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import pytest
 
@@ -10,45 +13,57 @@ from podctl.engine import lifecycle as lc
 from podctl.engine import network
 from podctl.errors import RuntimeFailed
 from podctl.pods import join
-from podctl.state.containers import ContainerRecord, State, StateDB
+from podctl.spec import ContainerSpec
+from podctl.state.containers import ContainerRecord, State
 
 
 def _infra() -> ContainerRecord:
     return ContainerRecord(id="ab" * 32, name="p-infra", created=0.0, image="x", spec={}, state=State.CREATED,
-                           pod="cd" * 32, extra={"infra": True})  # fmt: skip
+                           pod="cd" * 32, extra={"infra": True, "network": {"mode": "pasta", "pid": 1}})  # fmt: skip
+
+
+class _DB:
+    def update_container(self, cid: str, **kw: Any) -> ContainerRecord:
+        return _infra()
 
 
 @pytest.fixture
 def calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     seen: list[str] = []
 
-    def start(cfg: Config, db: StateDB, rec: ContainerRecord) -> ContainerRecord:
-        seen.append("start")
-        return rec
+    class Runtime:
+        def start(self, cid: str) -> None:
+            seen.append("runtime start")
 
-    def stop(cfg: Config, db: StateDB, rec: ContainerRecord, timeout: int | None,
-             sig: int | None = None) -> ContainerRecord:  # fmt: skip
-        seen.append(f"stop:{timeout}")
-        return rec
-
-    monkeypatch.setattr(lc, "start", start)
-    monkeypatch.setattr(lc, "stop", stop)
+    monkeypatch.setattr(lc, "sync", lambda cfg, db, rec: rec)
+    monkeypatch.setattr(lc, "create_in_runtime", lambda cfg, db, rec: (seen.append("create"), (rec, None))[1])
+    monkeypatch.setattr(lc, "runtime", lambda cfg, rec: Runtime())
+    monkeypatch.setattr(lc, "spec_of", lambda rec: ContainerSpec(image="x"))
+    monkeypatch.setattr(lc, "after_failed_start", lambda cfg, db, rec: seen.append("undo"))
     return seen
 
 
-def test_helpers_are_awaited_after_the_start(calls: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_helpers_are_awaited_before_the_process_starts(calls: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(network, "settle", lambda rec: calls.append("settle"))
-    rec = join.start_infra(Config.__new__(Config), StateDB.__new__(StateDB), _infra())
+    rec = join.start_infra(Config.__new__(Config), _DB(), _infra())  # type: ignore[arg-type]
     assert rec.name == "p-infra"
-    assert calls == ["start", "settle"]
+    assert calls == ["create", "settle", "runtime start"]
 
 
-def test_a_failed_helper_stops_the_infra_and_raises(calls: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failed_helper_undoes_the_start_and_raises(calls: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
     def settle(rec: ContainerRecord) -> None:
         calls.append("settle")
-        raise RuntimeFailed("the port forwarder failed: it exited before it was ready")
+        raise RuntimeFailed("pasta does not work here (exited): ...")
 
     monkeypatch.setattr(network, "settle", settle)
-    with pytest.raises(RuntimeFailed, match="port forwarder failed"):
-        join.start_infra(Config.__new__(Config), StateDB.__new__(StateDB), _infra())
-    assert calls == ["start", "settle", "stop:0"]
+    with pytest.raises(RuntimeFailed, match="pasta does not work here"):
+        join.start_infra(Config.__new__(Config), _DB(), _infra())  # type: ignore[arg-type]
+    assert calls == ["create", "settle", "undo"]  # the process never started
+
+
+def test_no_network_no_wait(calls: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(network, "settle", lambda rec: calls.append("settle"))
+    rec = _infra()
+    rec = ContainerRecord(id=rec.id, name="n", created=0.0, image="x", spec={}, state=State.CREATED)
+    lc.start(Config.__new__(Config), _DB(), rec)  # type: ignore[arg-type]
+    assert calls == ["create", "runtime start"]
