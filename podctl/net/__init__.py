@@ -53,13 +53,15 @@ on 127.0.0.1 (podman 4.3.1 with slirp4netns + rootlessport: 1233-1750 MB/s, thre
   pasta (default): one process, outbound and ports        1336-1893 MB/s  1.04-1.13x  RSS 29.4 MiB
   slirp4netns + podctl.net.portfwd (port_handler=rootlesskit) 1379 MB/s  1.12x  two processes
   slirp4netns API add_hostfwd (port_handler=slirp4netns)  237-681 MB/s  0.3-0.5x  one process
-libslirp 4.7 advertises at most a 64 KiB window to the container (no window scaling): `ss -tin`
-in the namespace shows the sender rwnd_limited 100% of the time. So slirp4netns alone cannot
+Why slirp4netns's is slow: `ss -tin` in the namespace during a transfer shows the container's
+sender with a peer window of at most 64 KiB (snd_wnd 29658-65535, from libslirp 4.7) and
+rwnd_limited 100% of the time. So slirp4netns alone cannot
 forward fast, and fast forwarding beside it needs a second process; pasta does both in one.
 slirp4netns itself: 3.4 MiB RSS; rootlessport 6.6 MiB plus its child; the forwarder ~11 MiB.
-Its Python start-up (~65 ms) and pasta's (20-30 ms) run while the pod's infra container starts
-(setup(defer=True)). Never a per-port process: one forwarder serves every port of the namespace
-and exits by itself when slirp4netns (or pasta) does.
+Its Python start-up (~65 ms) and pasta's (20-30 ms) run while the container (a pod's infra)
+is created in the runtime (setup(defer=True); lifecycle.start_created awaits them). Never a
+per-port process: one forwarder serves every port of the namespace and exits by itself when
+slirp4netns (or pasta) does.
 
 Known limits (seen here): Debian 12's pasta (git20230309) gives no answers to loopback clients
 of a UDP port published on another container port: setup serves such ports with the forwarder
