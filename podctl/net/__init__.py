@@ -52,11 +52,11 @@ Why pasta: measured on this host, 100 MB downloaded from busybox httpd through a
 on 127.0.0.1 (podman 4.3.1 with slirp4netns + rootlessport: 1233-1750 MB/s, three processes):
   pasta (default): one process, outbound and ports        1336-1893 MB/s  1.04-1.13x  RSS 29.4 MiB
   slirp4netns + podctl.net.portfwd (port_handler=rootlesskit) 1379 MB/s  1.12x  two processes
-  slirp4netns API add_hostfwd (port_handler=slirp4netns)  237-681 MB/s  0.3-0.5x  one process
+  slirp4netns API add_hostfwd (port_handler=slirp4netns)  237-681 MB/s  0.2-0.5x  one process
 Why slirp4netns's is slow: `ss -tin` in the namespace during a transfer shows the container's
 sender with a peer window of at most 64 KiB (snd_wnd 29658-65535, from libslirp 4.7) and
-rwnd_limited 100% of the time. So slirp4netns alone cannot
-forward fast, and fast forwarding beside it needs a second process; pasta does both in one.
+rwnd_limited 100% of the time. So slirp4netns alone cannot forward fast, and fast forwarding
+beside it needs a second process; pasta does both in one.
 slirp4netns itself: 3.4 MiB RSS; rootlessport 6.6 MiB plus its child; the forwarder ~11 MiB.
 Its Python start-up (~65 ms) and pasta's (20-30 ms) run while the container (a pod's infra)
 is created in the runtime (setup(defer=True); lifecycle.start_created awaits them). Never a
