@@ -14,6 +14,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 from harness import BUSYBOX, Podctl, free_port, helpers_of
 
 # Members stop at once (busybox httpd/sleep as PID 1 ignore SIGTERM).
@@ -50,9 +52,12 @@ def assert_nothing_left(p: Podctl) -> None:
     assert not (p.root / "containers").exists() or list((p.root / "containers").iterdir()) == []
 
 
-def test_pod_shares_loopback_hostname_hosts_and_published_port(podctl: Podctl, registry: str) -> None:
+@pytest.mark.parametrize("network", ["default", "slirp4netns"])
+def test_pod_shares_loopback_hostname_hosts_and_published_port(podctl: Podctl, registry: str, network: str) -> None:
+    """On the default network (pasta) and on slirp4netns (podman 4's, with podctl's forwarder)."""
     port = free_port()
-    pod_id = podctl.ok("pod", "create", "--name", "web", "-p", f"127.0.0.1:{port}:80", "--hostname", "podhost",
+    net = ["--network", network] if network != "default" else []
+    pod_id = podctl.ok("pod", "create", "--name", "web", "-p", f"127.0.0.1:{port}:80", "--hostname", "podhost", *net,
                        "--add-host", "db.example:10.9.8.7", "--dns", "10.0.2.3", "--label", "app=web").strip()  # fmt: skip
     assert len(pod_id) == 64
     assert podctl.json("pod", "ps", "--format", "json")[0]["Status"] == "Created"
@@ -61,6 +66,8 @@ def test_pod_shares_loopback_hostname_hosts_and_published_port(podctl: Podctl, r
     # Two members talk over the pod's loopback; the host reaches the published port.
     assert "hello" in podctl.ok("exec", "cli", "wget", "-qO-", "http://127.0.0.1:80/")
     assert "hello" in http_get(port)
+    helpers = sorted(w for c in helpers_of(podctl) for w in ("pasta", "slirp4netns", "portfwd") if w in c)
+    assert helpers == (["pasta"] if network == "default" else ["portfwd", "slirp4netns"]), helpers
     assert podctl.ok("exec", "cli", "hostname").strip() == "podhost"
     hosts = podctl.ok("exec", "cli", "cat", "/etc/hosts")
     names = [line.split() for line in hosts.splitlines() if line and not line.startswith("#")]
