@@ -15,7 +15,6 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-
 from harness import BUSYBOX, Podctl, free_port, helpers_of
 
 # Members stop at once (busybox httpd/sleep as PID 1 ignore SIGTERM).
