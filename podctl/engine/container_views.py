@@ -152,6 +152,7 @@ def network_settings(owner: ContainerRecord | None) -> dict[str, Any]:
         "GlobalIPv6Address": "", "GlobalIPv6PrefixLen": 0, "MacAddress": "", "Bridge": "",
         "SandboxID": "", "HairpinMode": False, "LinkLocalIPv6Address": "", "LinkLocalIPv6PrefixLen": 0,
         "Ports": ports, "SandboxKey": (owner.extra.get("netns") or "") if owner is not None else "",
+        "Networks": {},
     }  # fmt: skip
 
 
