@@ -9,9 +9,9 @@ as in Go.
 
 from __future__ import annotations
 
-import json
 import re
 
+from podctl import fastjson as json
 from podctl.errors import InvalidSpec
 
 # Not typing.TYPE_CHECKING: importing typing costs start-up time on every command.
@@ -52,9 +52,14 @@ def _printf(fmt: str, *args: Any) -> str:
         raise TemplateError(f"template: printf {fmt!r}: {e}") from e
 
 
+def go_json(v: Any) -> str:
+    """Go's encoding/json, as podman's `json` template func and `{{json .}}`: compact,
+    non-ASCII and <>& unescaped."""
+    return json.dumps(v, default=str, separators=(",", ":"), ensure_ascii=False)
+
+
 FUNCS: dict[str, Callable[..., Any]] = {
-    # Go's encoding/json, as podman's template func: compact, non-ASCII and <>& unescaped.
-    "json": lambda v: json.dumps(v, default=str, separators=(",", ":"), ensure_ascii=False),
+    "json": go_json,
     "upper": lambda v: _go_str(v).upper(),
     "lower": lambda v: _go_str(v).lower(),
     "title": lambda v: _go_str(v).title(),

@@ -139,14 +139,13 @@ def network_settings(owner: ContainerRecord | None) -> dict[str, Any]:
     """podman's NetworkSettings of a rootless container: its published ports (a pod member's
     are its infra's, OWNER) by "PORT/PROTO", and the network namespace's path."""
     from podctl.engine import network
+    from podctl.net import ports as portmod
 
     ports: dict[str, list[dict[str, str]]] = {}
-    for p in network.ports_view(owner) if owner is not None else ():
-        n = int(p.get("range") or 1)
-        for i in range(n):
-            host = int(p["host_port"]) + i if p["host_port"] else 0
-            ports.setdefault(f"{int(p['container_port']) + i}/{p.get('protocol') or 'tcp'}", []).append(
-                {"HostIp": p.get("host_ip") or "", "HostPort": str(host) if host else ""})  # fmt: skip
+    for m in portmod.from_dicts(network.ports_view(owner)) if owner is not None else ():
+        for one in portmod.expand(m):
+            ports.setdefault(f"{one.container_port}/{one.protocol}", []).append(
+                {"HostIp": one.host_ip, "HostPort": str(one.host_port) if one.host_port else ""})  # fmt: skip
     return {
         "EndpointID": "", "Gateway": "", "IPAddress": "", "IPPrefixLen": 0, "IPv6Gateway": "",
         "GlobalIPv6Address": "", "GlobalIPv6PrefixLen": 0, "MacAddress": "", "Bridge": "",

@@ -47,10 +47,7 @@ def run_direct(cfg: Config, db: StateDB, rec: ContainerRecord) -> int:
             paths.exits.mkdir(parents=True, exist_ok=True, mode=0o700)
             logfile = paths.bundle / "runc.log"
             argv = rt.run_argv(rec.id, paths.bundle, paths.pidfile, logfile)
-            if "network" in rec.extra:  # pasta (or slirp4netns) started during the above
-                from podctl.engine import network
-
-                network.settle(rec)
+            lc.settle_network(rec)  # pasta (or slirp4netns) started during the above
             child = gateway.start(argv, stdin_devnull=not rec.spec.get("interactive"))
             rec = db.update_container(rec.id, state=State.RUNNING, started_at=time.time(),
                                       conmon_pid=os.getpid(), pid=0, finished_at=0.0,

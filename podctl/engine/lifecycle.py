@@ -377,15 +377,22 @@ def create_in_runtime(cfg: Config, db: StateDB, rec: ContainerRecord) -> tuple[C
     return rec, paths
 
 
+def settle_network(rec: ContainerRecord) -> None:
+    """Wait for the network helpers that started while REC was created (network.attach): just
+    before its process starts. RuntimeFailed when one failed; the caller undoes the start.
+    Without a helper (--network none, host) nothing is imported."""
+    if "network" in rec.extra:
+        from podctl.engine import network
+
+        network.settle(rec)
+
+
 def start_created(cfg: Config, db: StateDB, rec: ContainerRecord) -> ContainerRecord:
     """Start what create_in_runtime created, once its network helpers are ready (they started
     meanwhile: network.attach); a helper that failed raises here, before the process runs."""
     from podctl.spec import SdNotify
 
-    if "network" in rec.extra:
-        from podctl.engine import network
-
-        network.settle(rec)
+    settle_network(rec)
     runtime(cfg, rec).start(rec.id)
     rec = db.update_container(rec.id, state=State.RUNNING, started_at=time.time(), finished_at=0.0)
     if rec.spec.get("healthcheck"):

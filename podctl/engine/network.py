@@ -78,7 +78,7 @@ def attach(cfg: Config, db: StateDB, rec: ContainerRecord, spec: ContainerSpec) 
     db.update_container(rec.id, extra={**rec.extra, "netns": str(path)})
     net.create_netns(path, userns_pid=None)
     # pasta (or slirp4netns and the port forwarder) finish starting while the container is
-    # created in the runtime: lifecycle.start_created settles them before its process starts.
+    # created in the runtime: lifecycle.settle_network waits for them before its process starts.
     state = net.setup(str(path), None, opts, spec.ports, run_dir=run_dir(cfg, rec.id), defer=True)
     current = db.get_container(rec.id)
     extra = dict(current.extra if current else rec.extra)

@@ -183,8 +183,6 @@ def _ordered(db: StateDB, pod: PodRecord) -> tuple[ContainerRecord | None, list[
 
 
 def _start_one(cfg: Config, db: StateDB, pod: PodRecord) -> None:
-    from podctl.pods import join
-
     infra, mems = _ordered(db, pod)
     if infra is not None:
         with lc.locked(cfg, infra.id):
@@ -192,7 +190,7 @@ def _start_one(cfg: Config, db: StateDB, pod: PodRecord) -> None:
             if current is not None:
                 current = lc.sync(cfg, db, current)
                 if current.state != State.RUNNING:
-                    current = join.start_infra(cfg, db, current)
+                    current = lc.start(cfg, db, current)
                 _write_infra_pidfile(pod, current)
     errors = _start_members(cfg, db, mems)
     podstate.update(db, pod.id, state="running")

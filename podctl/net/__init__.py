@@ -59,7 +59,7 @@ rwnd_limited 100% of the time. So slirp4netns alone cannot forward fast, and fas
 beside it needs a second process; pasta does both in one.
 slirp4netns itself: 3.4 MiB RSS; rootlessport 6.6 MiB plus its child; the forwarder ~11 MiB.
 Its Python start-up (~65 ms) and pasta's (20-30 ms) run while the container (a pod's infra)
-is created in the runtime (setup(defer=True); lifecycle.start_created awaits them). Never a
+is created in the runtime (setup(defer=True); lifecycle.settle_network awaits them). Never a
 per-port process: one forwarder serves every port of the namespace and exits by itself when
 slirp4netns (or pasta) does.
 

@@ -18,9 +18,11 @@ from podctl.net.options import NetworkMode, NetworkOptions, PortHandler
 # only to stop helpers (see podctl/records.py).
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from dataclasses import dataclass
     from typing import Any
 
+    from podctl.net import nsexec
     from podctl.spec import PortMapping
 else:
     from podctl.records import dataclass
@@ -146,39 +148,19 @@ def _setup_slirp(netns_path: str, userns_pid: int | None, spec: NetworkOptions,
     forwarded = spec.slirp.port_handler == PortHandler.ROOTLESSKIT and bool(resolved)
     # Its API (port_handler=slirp4netns) needs slirp4netns ready; nothing else here does.
     defer = defer and spec.slirp.port_handler == PortHandler.ROOTLESSKIT
-    flog = log.with_name(log.name.replace("slirp4netns", "portfwd"))
-    socks: list[Any] = []
-    pending = _Pending()
-    fwd: Any = None
-    try:
-        if forwarded:
-            from podctl.net import portfwd  # noqa: PLC0415
-
-            socks = portfwd.bind_all(resolved)  # a taken port fails before anything runs
-        pending.slirp = slirp.spawn(netns_path, userns_pid=userns_pid, opts=spec.slirp,
-                                    api_socket=sock, log_path=log)  # fmt: skip
-        pid = pending.slirp.pid
-        started = procs.start_time(pid)
-        if forwarded:  # it needs only the namespace: it starts while slirp4netns configures it
-            fwd = pending.fwd = portfwd.spawn(netns_path, userns_pid=userns_pid, socks=socks,
-                                              ports=resolved, log_path=flog, watch_pid=pid)  # fmt: skip
-        if not defer:
-            pending.wait()
-    except BaseException:
-        pending.kill()
-        _unlink(sock, log, flog)
-        raise
-    finally:
-        for s in socks:
-            s.close()
+    flog = _files(netns_path, run_dir, "portfwd")[1]
+    pending, pid, started, fwd = _launch(
+        slirp, lambda: slirp.spawn(netns_path, userns_pid=userns_pid, opts=spec.slirp, api_socket=sock, log_path=log),
+        netns_path=netns_path, userns_pid=userns_pid, fwd_ports=resolved if forwarded else (), flog=flog,
+        defer=defer, files=(sock, log),
+    )  # fmt: skip
     state = NetworkState(
         mode=str(spec.mode), netns_path=netns_path, helper="slirp4netns", pid=pid, start_time=started,
         api_socket=str(sock), log_path=str(log), ip=addrs.ip, gateway=addrs.gateway, dns=(addrs.dns,),
         host_gateway=addrs.gateway if spec.slirp.allow_host_loopback else "", mtu=spec.slirp.mtu,
+        ports=tuple(resolved) if forwarded else (),
     )  # fmt: skip
-    if fwd is not None:
-        state = records.replace(state, ports=tuple(resolved), forwarder_pid=fwd.pid,
-                                forwarder_start_time=fwd.start_time, forwarder_log=str(flog))  # fmt: skip
+    state = _with_forwarder(state, fwd, flog)
     if defer:
         _defer(pid, pending)
         return state
@@ -192,24 +174,19 @@ def _setup_slirp(netns_path: str, userns_pid: int | None, spec: NetworkOptions,
 
 
 class _Pending:
-    """Helpers of one namespace that are spawned but not yet known to be ready."""
+    """Helpers of one namespace that are spawned but not yet known to be ready: the network
+    helper (with its driver module, slirp or pasta) and podctl's port forwarder."""
 
     def __init__(self) -> None:
-        self.slirp: slirp.Starting | None = None
-        self.pasta: Any = None  # pasta.Starting
+        self.helper: tuple[Any, nsexec.Starting] | None = None  # (driver, what it spawned)
         self.fwd: Any = None  # portfwd.Starting
 
     def wait(self) -> None:
         """Until all are ready; on failure every one is stopped and RuntimeFailed raised."""
         try:
-            if self.slirp is not None:
-                s, self.slirp = self.slirp, None
-                slirp.finish(s)  # (stops slirp4netns when it failed)
-            if self.pasta is not None:
-                from podctl.net import pasta  # noqa: PLC0415
-
-                p, self.pasta = self.pasta, None
-                pasta.finish(p)  # (stops pasta when it failed)
+            if self.helper is not None:
+                (driver, s), self.helper = self.helper, None
+                driver.finish(s)  # (stops the helper when it failed)
             if self.fwd is not None:
                 f, self.fwd = self.fwd, None
                 f.wait()
@@ -218,14 +195,9 @@ class _Pending:
             raise
 
     def kill(self) -> None:
-        if self.slirp is not None:
-            slirp.abort(self.slirp)
-            self.slirp = None
-        if self.pasta is not None:
-            from podctl.net import pasta  # noqa: PLC0415
-
-            pasta.abort(self.pasta)
-            self.pasta = None
+        if self.helper is not None:
+            (driver, s), self.helper = self.helper, None
+            driver.abort(s)
         if self.fwd is not None:
             self.fwd.close()
             procs.kill(self.fwd.pid, self.fwd.start_time)
@@ -233,15 +205,51 @@ class _Pending:
 
     def close(self) -> None:
         """Forget them (teardown stops them by pid)."""
-        if self.slirp is not None:
-            os.close(self.slirp.ready_fd)
-            self.slirp = None
-        if self.pasta is not None:
-            os.close(self.pasta.ready_fd)
-            self.pasta = None
+        if self.helper is not None:
+            os.close(self.helper[1].ready_fd)
+            self.helper = None
         if self.fwd is not None:
             self.fwd.close()
             self.fwd = None
+
+
+def _launch(driver: Any, spawn: Callable[[], nsexec.Starting], *, netns_path: str, userns_pid: int | None,
+            fwd_ports: Sequence[PortMapping], flog: Path, defer: bool, files: Sequence[Path]) -> tuple[_Pending, int, int, Any]:  # fmt: skip
+    """Spawn the namespace's helper (SPAWN; DRIVER, slirp or pasta, finishes it) and, for
+    FWD_PORTS, podctl's port forwarder watching it; wait for both unless DEFER. Returns the
+    _Pending (for _defer), the helper's pid and start time, and the forwarder (None without
+    FWD_PORTS). On failure both are stopped, FILES and FLOG removed, and the error raised."""
+    pending = _Pending()
+    socks: list[Any] = []
+    fwd: Any = None
+    try:
+        if fwd_ports:
+            from podctl.net import portfwd  # noqa: PLC0415
+
+            socks = portfwd.bind_all(fwd_ports)  # a taken port fails before anything runs
+        helper = spawn()
+        pending.helper = (driver, helper)
+        started = procs.start_time(helper.pid)
+        if fwd_ports:  # it needs only the namespace: it starts while the helper configures it
+            fwd = pending.fwd = portfwd.spawn(netns_path, userns_pid=userns_pid, socks=socks,
+                                              ports=fwd_ports, log_path=flog, watch_pid=helper.pid)  # fmt: skip
+        if not defer:
+            pending.wait()
+    except BaseException:
+        pending.kill()
+        _unlink(*files, flog)
+        raise
+    finally:
+        for sock in socks:
+            sock.close()
+    return pending, helper.pid, started, fwd
+
+
+def _with_forwarder(state: NetworkState, fwd: Any, flog: Path) -> NetworkState:
+    if fwd is None:
+        return state
+    return records.replace(state, forwarder_pid=fwd.pid, forwarder_start_time=fwd.start_time,
+                           forwarder_log=str(flog))  # fmt: skip
 
 
 # What setup(defer=True) left starting, by the pid of the namespace's slirp4netns or pasta.
@@ -312,31 +320,12 @@ def _setup_pasta(netns_path: str, userns_pid: int | None, spec: NetworkOptions,
     odd = [m for m in resolved if m.protocol == "udp" and m.host_port != m.container_port]
     own = [m for m in resolved if m not in odd]
     _, log, _ = _files(netns_path, run_dir, "pasta")
-    flog = log.with_name(log.name.replace("pasta", "portfwd"))
-    socks: list[Any] = []
-    pending = _Pending()
-    fwd: Any = None
-    try:
-        if odd:
-            from podctl.net import portfwd  # noqa: PLC0415
-
-            socks = portfwd.bind_all(odd)
-        pending.pasta = pasta.spawn(netns_path, userns_pid=userns_pid, user_args=spec.pasta_args,
-                                    ports=own, log_path=log,
-                                    allow_host_loopback=spec.slirp.allow_host_loopback)  # fmt: skip
-        pid, started = pending.pasta.pid, pending.pasta.start_time
-        if odd:
-            fwd = pending.fwd = portfwd.spawn(netns_path, userns_pid=userns_pid, socks=socks,
-                                              ports=odd, log_path=flog, watch_pid=pid)  # fmt: skip
-        if not defer:
-            pending.wait()
-    except BaseException:
-        pending.kill()
-        _unlink(log, flog)
-        raise
-    finally:
-        for s in socks:
-            s.close()
+    flog = _files(netns_path, run_dir, "portfwd")[1]
+    pending, pid, started, fwd = _launch(
+        pasta, lambda: pasta.spawn(netns_path, userns_pid=userns_pid, user_args=spec.pasta_args, ports=own,
+                                   log_path=log, allow_host_loopback=spec.slirp.allow_host_loopback),
+        netns_path=netns_path, userns_pid=userns_pid, fwd_ports=odd, flog=flog, defer=defer, files=(log,),
+    )  # fmt: skip
     addrs = pasta.layout(spec.pasta_args)
     ip, gw = (addrs.ip, addrs.gateway) if addrs is not None else ("", "")
     dns = pasta.dns_servers(spec.pasta_args)
@@ -350,9 +339,7 @@ def _setup_pasta(netns_path: str, userns_pid: int | None, spec: NetworkOptions,
         log_path=str(log), ports=tuple(resolved), ip=ip, gateway=gw, dns=dns, mtu=pasta.MTU,
         host_gateway=gw if spec.slirp.allow_host_loopback else "",
     )  # fmt: skip
-    if fwd is not None:
-        state = records.replace(state, forwarder_pid=fwd.pid, forwarder_start_time=fwd.start_time,
-                                forwarder_log=str(flog))  # fmt: skip
+    state = _with_forwarder(state, fwd, flog)
     if defer:
         _defer(pid, pending)
     return state

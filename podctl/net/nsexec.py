@@ -22,9 +22,12 @@ from podctl.rootless import kernel, userns
 # Not typing's TYPE_CHECKING: typing costs start-up time on `pod rm` / `kube down`.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from dataclasses import dataclass
     from typing import Any, TypeVar
 
     T = TypeVar("T")
+else:
+    from podctl.records import dataclass
 
 
 def _ns_id(path: str) -> str:
@@ -55,13 +58,24 @@ def enter_userns(fds: tuple[int, int] | None) -> None:
         userns.enter_ns_fds(fds)
 
 
+@dataclass(frozen=True)
+class Starting:
+    """A helper spawned by spawn_helper but not yet known to be ready: its driver's finish()
+    (or abort()) comes next."""
+
+    pid: int
+    ready_fd: int
+    cmd: tuple[str, ...]
+    log_path: Path
+
+
 def spawn_helper(argv_for: Callable[[int], list[str]], *, userns_pid: int | None, log_path: Path,
-                 pass_fds: tuple[int, ...] = (), env: dict[str, str] | None = None) -> tuple[int, int, list[str]]:  # fmt: skip
-    """Start a network helper (slirp4netns, the port forwarder) in the pause process's user and
-    mount namespaces, in its own session, logging to LOG_PATH, without waiting for it.
+                 pass_fds: tuple[int, ...] = (), env: dict[str, str] | None = None) -> Starting:  # fmt: skip
+    """Start a network helper (slirp4netns, pasta, the port forwarder) in the pause process's
+    user and mount namespaces, in its own session, logging to LOG_PATH, without waiting for it.
 
     ARGV_FOR(ready_w) gives its command line, READY_W being the write end of the pipe it reports
-    readiness on. Returns (pid, ready_r, argv); the caller owns READY_R.
+    readiness on; the caller owns the returned Starting's read end (ready_fd).
     """
     from podctl import run as gateway  # noqa: PLC0415
 
@@ -87,7 +101,7 @@ def spawn_helper(argv_for: Callable[[int], list[str]], *, userns_pid: int | None
         if fds:
             os.close(fds[0])
             os.close(fds[1])
-    return pid, ready_r, cmd
+    return Starting(pid, ready_r, tuple(cmd), log_path)
 
 
 def wait_ready(fd: int, timeout: float, name: str) -> None:

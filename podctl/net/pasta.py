@@ -112,28 +112,16 @@ def argv(netns_path: str, user_args: Sequence[str], ports: Sequence[PortMapping]
     return cmd
 
 
-class Starting:
-    """A pasta spawned but not yet known to be ready: finish() it, or abort() it."""
-
-    def __init__(self, pid: int, ready_fd: int, cmd: Sequence[str], log_path: Path) -> None:
-        self.pid = pid
-        self.start_time = procs.start_time(pid)
-        self.ready_fd = ready_fd
-        self.cmd = tuple(cmd)
-        self.log_path = log_path
-
-
 def spawn(netns_path: str, *, userns_pid: int | None, user_args: Sequence[str],
-          ports: Sequence[PortMapping], log_path: Path, allow_host_loopback: bool = False) -> Starting:  # fmt: skip
+          ports: Sequence[PortMapping], log_path: Path, allow_host_loopback: bool = False) -> nsexec.Starting:  # fmt: skip
     """Start pasta on NETNS_PATH with PORTS (resolved: free host ports) without waiting for it."""
-    pid, ready_r, cmd = nsexec.spawn_helper(
+    return nsexec.spawn_helper(
         lambda ready_w: argv(netns_path, user_args, ports, ready_w, allow_host_loopback),
         userns_pid=userns_pid, log_path=log_path,
     )  # fmt: skip
-    return Starting(pid, ready_r, cmd, log_path)
 
 
-def finish(s: Starting, timeout: float = 10.0) -> None:
+def finish(s: nsexec.Starting, timeout: float = 10.0) -> None:
     """Until pasta has configured the namespace and bound every port. On failure it is stopped
     and PortInUse (a port it could not bind) or RuntimeFailed carries pasta's own message."""
     try:
@@ -142,7 +130,7 @@ def finish(s: Starting, timeout: float = 10.0) -> None:
             got = os.read(s.ready_fd, 32)
         if got.strip() == str(s.pid).encode():
             return
-        procs.stop(s.pid, s.start_time)
+        procs.stop(s.pid, 0)
         detail = _tail(s.log_path)
         if not got and "bind" in detail.lower():
             raise PortInUse(f"pasta could not bind a published port: {detail}")
@@ -153,13 +141,13 @@ def finish(s: Starting, timeout: float = 10.0) -> None:
         os.close(s.ready_fd)
 
 
-def abort(s: Starting) -> None:
+def abort(s: nsexec.Starting) -> None:
     """Stop a spawned pasta that will not be finished."""
     try:
         os.close(s.ready_fd)
     except OSError:
         pass
-    procs.kill(s.pid, s.start_time)
+    procs.kill(s.pid, 0)
 
 
 def _tail(path: Path) -> str:

@@ -234,13 +234,13 @@ def spawn(netns_path: str, *, userns_pid: int | None, socks: Sequence[_socket.so
     from podctl.net import nsexec  # noqa: PLC0415
 
     specs = [f"{s.fileno()}:{m.protocol}:{m.container_port}" for s, m in zip(socks, ports, strict=True)]
-    pid, ready_r, _cmd = nsexec.spawn_helper(
+    helper = nsexec.spawn_helper(
         lambda ready_w: [sys.executable, "-S", "-m", "podctl.net.portfwd", str(ready_w), str(watch_pid),
                          netns_path, *specs],
         userns_pid=userns_pid, log_path=log_path, pass_fds=tuple(s.fileno() for s in socks),
         env={**os.environ, "PYTHONPATH": _package_parent()},
     )  # fmt: skip
-    return Starting(pid, ready_r, log_path)
+    return Starting(helper.pid, helper.ready_fd, log_path)
 
 
 def start(netns_path: str, *, userns_pid: int | None, ports: Sequence[PortMapping], log_path: Path,

@@ -20,6 +20,7 @@ from podctl import procs
 from podctl import run as gateway
 from podctl.errors import PodctlError, RuntimeFailed
 from podctl.net import nsexec
+from podctl.net.nsexec import Starting
 from podctl.net.options import SlirpOptions
 
 # podctl.records and not typing's TYPE_CHECKING: start-up cost (see podctl/records.py).
@@ -80,16 +81,6 @@ def argv(netns_path: str, opts: SlirpOptions, api_socket: str, ready_fd: int) ->
     return cmd
 
 
-@dataclass(frozen=True)
-class Starting:
-    """A slirp4netns spawned but not yet known to be ready (see spawn / finish)."""
-
-    pid: int
-    ready_fd: int
-    cmd: tuple[str, ...]
-    log_path: Path
-
-
 def spawn(netns_path: str, *, userns_pid: int | None, opts: SlirpOptions, api_socket: Path,
           log_path: Path) -> Starting:  # fmt: skip
     """Start slirp4netns on NETNS_PATH without waiting for it: finish() (or abort()) next.
@@ -102,11 +93,10 @@ def spawn(netns_path: str, *, userns_pid: int | None, opts: SlirpOptions, api_so
         api_socket.unlink()
     except FileNotFoundError:
         pass
-    pid, ready_r, cmd = nsexec.spawn_helper(
+    return nsexec.spawn_helper(
         lambda ready_w: argv(netns_path, opts, str(api_socket), ready_w),
         userns_pid=userns_pid, log_path=log_path,
     )  # fmt: skip
-    return Starting(pid, ready_r, tuple(cmd), log_path)
 
 
 def finish(s: Starting, timeout: float = 10.0) -> tuple[int, int]:

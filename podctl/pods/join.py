@@ -45,15 +45,6 @@ class MemberContext:
             write_in_place(Path(self.etc_sources["/etc/hosts"]), text)
 
 
-def start_infra(cfg: Config, db: StateDB, infra: ContainerRecord) -> ContainerRecord:
-    """Start the pod's infra container (the caller holds its lock). Its network helpers start
-    while it is created in the runtime and are ready before it runs (lifecycle.start_created);
-    when one failed, the start is undone and the error raised."""
-    from podctl.engine import lifecycle as lc
-
-    return lc.start(cfg, db, infra)
-
-
 def member_context(cfg: Config, db: StateDB, rec: ContainerRecord) -> MemberContext:
     """Namespaces to join and files to share; starts the infra container when it is not running."""
     from podctl.engine import lifecycle as lc
@@ -71,7 +62,7 @@ def member_context(cfg: Config, db: StateDB, rec: ContainerRecord) -> MemberCont
     with lc.locked(cfg, infra.id):
         infra = lc.sync(cfg, db, db.get_container(infra.id) or infra)
         if infra.state != State.RUNNING:
-            infra = start_infra(cfg, db, infra)
+            infra = lc.start(cfg, db, infra)  # its network is ready before it runs
     if not infra.pid:
         raise StateError(f"pod {pod.name}: its infra container is not running")
     ctx = MemberContext(cfg, db, pod.id, infra, hostname=hostname if "uts" in spec.get("share", ()) else None)

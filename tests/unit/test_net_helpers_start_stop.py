@@ -88,7 +88,7 @@ def _pending_pair(tmp_path: Path, slirp_code: str, fwd_code: str) -> tuple[api._
     sp, sr = _helper(tmp_path, slirp_code)
     fp, fr = _helper(tmp_path, fwd_code)
     pending = api._Pending()
-    pending.slirp = slirp.Starting(sp.pid, sr, ("slirp4netns",), tmp_path / "slirp.log")
+    pending.helper = (slirp, slirp.Starting(sp.pid, sr, ("slirp4netns",), tmp_path / "slirp.log"))
     pending.fwd = portfwd.Starting(fp.pid, fr, tmp_path / "portfwd.log")
     return pending, sp.pid, fp.pid
 
@@ -126,4 +126,4 @@ def test_teardown_of_a_never_awaited_namespace_forgets_it(tmp_path: Path) -> Non
                                   forwarder_start_time=procs.start_time(fpid)))  # fmt: skip
     assert spid not in api._pending
     assert _gone(spid) and _gone(fpid)
-    assert pending.slirp is None and pending.fwd is None and fwd.ready_fd == -1  # pipes closed
+    assert pending.helper is None and pending.fwd is None and fwd.ready_fd == -1  # pipes closed

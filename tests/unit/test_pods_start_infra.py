@@ -12,7 +12,6 @@ from podctl.config import Config
 from podctl.engine import lifecycle as lc
 from podctl.engine import network
 from podctl.errors import RuntimeFailed
-from podctl.pods import join
 from podctl.spec import ContainerSpec
 from podctl.state.containers import ContainerRecord, State
 
@@ -45,7 +44,7 @@ def calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 def test_helpers_are_awaited_before_the_process_starts(calls: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(network, "settle", lambda rec: calls.append("settle"))
-    rec = join.start_infra(Config.__new__(Config), _DB(), _infra())  # type: ignore[arg-type]
+    rec = lc.start(Config.__new__(Config), _DB(), _infra())  # type: ignore[arg-type]
     assert rec.name == "p-infra"
     assert calls == ["create", "settle", "runtime start"]
 
@@ -57,7 +56,7 @@ def test_a_failed_helper_undoes_the_start_and_raises(calls: list[str], monkeypat
 
     monkeypatch.setattr(network, "settle", settle)
     with pytest.raises(RuntimeFailed, match="pasta does not work here"):
-        join.start_infra(Config.__new__(Config), _DB(), _infra())  # type: ignore[arg-type]
+        lc.start(Config.__new__(Config), _DB(), _infra())  # type: ignore[arg-type]
     assert calls == ["create", "settle", "undo"]  # the process never started
 
 

@@ -307,8 +307,10 @@ def ps(g: Globals, *, all_: bool, quiet: bool, filters: tuple[str, ...], fmt: st
         if fmt == "json":
             echo(to_json([it["json"] for it in items]))
         else:
+            from podctl.cli.gotemplate import go_json
+
             for it in items:
-                echo(json.dumps(it["json"], separators=(",", ":"), ensure_ascii=False))  # Go's, as podman
+                echo(go_json(it["json"]))
         return
     emit(
         [it["view"] for it in items],
